@@ -1,0 +1,155 @@
+"""The normalized data model shared by ingest, storage, query and the API.
+
+A `Span` keeps its OTLP identity and payload and gains the promoted fields that
+`looptrace.ingest.normalize` fills from whichever convention the producer used
+(see `looptrace.semconv`). Times are integer nanoseconds since the Unix epoch,
+as OTLP sends them: a `datetime` would drop the last three digits.
+
+    Span ──┬── SpanEvent*   (timestamped events, e.g. exceptions, GenAI content events)
+           └── SpanLink*
+    LogRecord               (OTLP log records; joined to spans by trace_id/span_id)
+    TraceSummary            (one row per trace: what lists and searches read)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+TraceId: TypeAlias = str
+"""32 lowercase hex characters."""
+SpanId: TypeAlias = str
+"""16 lowercase hex characters."""
+AttributeValue: TypeAlias = Any
+"""A JSON-compatible value: str, bool, int, float, None, list or dict (kvlist); bytes become base64 strings."""
+Attributes: TypeAlias = dict[str, AttributeValue]
+
+Category = Literal["agent", "llm", "tool", "chain", "retriever", "embedding", "other"]
+CATEGORIES: tuple[Category, ...] = ("agent", "llm", "tool", "chain", "retriever", "embedding", "other")
+StatusCode = Literal["UNSET", "OK", "ERROR"]
+CostSource = Literal["reported", "computed", "unknown"]
+SpanKind = Literal["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"]
+
+
+@dataclass(slots=True)
+class SpanEvent:
+    """A timestamped event on a span (an exception, a GenAI content event, a user event)."""
+
+    name: str
+    time_ns: int
+    attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+
+
+@dataclass(slots=True)
+class SpanLink:
+    """A link from a span to another span, possibly in another trace."""
+
+    trace_id: TraceId
+    span_id: SpanId
+    attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+
+
+@dataclass(slots=True)
+class Span:
+    """One span: OTLP identity and payload plus the promoted LLM fields."""
+
+    trace_id: TraceId
+    span_id: SpanId
+    parent_span_id: SpanId | None
+    name: str
+    start_ns: int
+    end_ns: int
+    kind: SpanKind = "INTERNAL"
+    status_code: StatusCode = "UNSET"
+    status_message: str = ""
+    service_name: str = "unknown_service"
+    resource_attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+    scope_name: str = ""
+    scope_version: str = ""
+    attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+    events: list[SpanEvent] = field(default_factory=list[SpanEvent])
+    links: list[SpanLink] = field(default_factory=list[SpanLink])
+    # Promoted fields (DESIGN.md "The normalized span"), filled by normalize.
+    category: Category = "other"
+    provider: str | None = None
+    request_model: str | None = None
+    response_model: str | None = None
+    input_tokens: int | None = None
+    """Every input token, cached or not; the two cache counts are parts of it."""
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_usd: float | None = None
+    cost_source: CostSource | None = None
+    """None on spans that are not LLM calls; "unknown" on an LLM call whose price is unknown."""
+    finish_reason: str | None = None
+    tool_name: str | None = None
+    tool_call_id: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    agent_name: str | None = None
+    iteration: int | None = None
+    is_duplicate_llm: bool = False
+    """True when another span in the trace already describes the same LLM call (rollups skip it)."""
+
+    @property
+    def duration_ns(self) -> int:
+        """End minus start, never negative."""
+        return max(0, self.end_ns - self.start_ns)
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the span's status is ERROR."""
+        return self.status_code == "ERROR"
+
+    @property
+    def counts_as_llm_call(self) -> bool:
+        """Whether rollups count this span as one LLM call (and its tokens and cost)."""
+        return self.category == "llm" and not self.is_duplicate_llm
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One OTLP log record; trace_id/span_id tie it to a span when the producer set them."""
+
+    time_ns: int
+    observed_time_ns: int
+    severity_number: int
+    severity_text: str
+    body: AttributeValue
+    trace_id: TraceId | None = None
+    span_id: SpanId | None = None
+    service_name: str = "unknown_service"
+    resource_attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+    scope_name: str = ""
+    attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+    event_name: str | None = None
+
+
+@dataclass(slots=True)
+class TraceSummary:
+    """One row per trace: the totals lists and searches read."""
+
+    trace_id: TraceId
+    root_span_id: SpanId | None
+    root_name: str
+    service_name: str
+    start_ns: int
+    end_ns: int
+    span_count: int
+    error_count: int
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float | None
+    session_id: str | None = None
+    user_id: str | None = None
+    models: list[str] = field(default_factory=list[str])
+    tools: list[str] = field(default_factory=list[str])
+
+    @property
+    def duration_ns(self) -> int:
+        """End minus start, never negative."""
+        return max(0, self.end_ns - self.start_ns)

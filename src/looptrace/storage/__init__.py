@@ -1,0 +1,1 @@
+"""Storage: the `TraceWriter`/`TraceReader` contract (`api`) and one folder per engine."""

@@ -1,0 +1,211 @@
+"""The storage contract: what the ingest pipeline writes and what the query layer reads.
+
+Engines live in sibling folders (`storage/duckdb/`, later `storage/clickhouse/`) and own
+their schema and SQL. Nothing engine-specific (types, SQL, connections) crosses this
+module: callers see only the dataclasses of `looptrace.model` and the ones below.
+
+    TraceStore = TraceWriter + TraceReader (one object per data directory)
+
+Thread-safety: an engine may be called from several threads; it serialises what it must.
+Every method may block on I/O; none is called from an event loop directly (the server
+runs them in a worker thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from looptrace.model import LogRecord, Span, TraceId, TraceSummary
+
+SortKey = Literal["start", "duration", "spans", "errors", "llm_calls", "tokens", "cost"]
+SORT_KEYS: tuple[SortKey, ...] = ("start", "duration", "spans", "errors", "llm_calls", "tokens", "cost")
+
+
+class StorageError(Exception):
+    """A storage engine failed (I/O, corruption, lock held by another process)."""
+
+
+class StoreLockedError(StorageError):
+    """Another process already owns this data directory."""
+
+
+@dataclass(slots=True)
+class TraceQuery:
+    """Filters for a trace search. Every filter is optional; all given filters must match.
+
+    Time bounds apply to the trace's start. `attributes` matches traces where some span
+    has each key with exactly that value (compared as text). `text` matches a
+    case-insensitive substring of any span name or attribute value in the trace.
+    """
+
+    service: str | None = None
+    name: str | None = None
+    status: Literal["ok", "error"] | None = None
+    min_duration_ns: int | None = None
+    max_duration_ns: int | None = None
+    min_cost_usd: float | None = None
+    model: str | None = None
+    tool: str | None = None
+    session_id: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict[str, str])
+    text: str | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+    sort: SortKey = "start"
+    descending: bool = True
+    limit: int = 50
+    cursor: str | None = None
+    """Opaque; from a previous `TracePage.next_cursor` with the same filters and sort."""
+
+
+@dataclass(slots=True)
+class TracePage:
+    """One page of a trace search."""
+
+    traces: list[TraceSummary]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class Totals:
+    """Totals over a time range (`GET /api/v1/stats/summary`)."""
+
+    span_count: int
+    trace_count: int
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    error_count: int
+
+
+@dataclass(slots=True)
+class ModelUsage:
+    """LLM usage of one model in one time bucket."""
+
+    bucket_start_ns: int
+    provider: str | None
+    model: str
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    unpriced_calls: int
+    """Calls whose cost is unknown: their cost is not in cost_usd."""
+
+
+@dataclass(slots=True)
+class LatencyStats:
+    """Latency percentiles of the spans sharing one name."""
+
+    name: str
+    category: str
+    count: int
+    error_count: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(slots=True)
+class ErrorRate:
+    """Span and error counts in one time bucket."""
+
+    bucket_start_ns: int
+    span_count: int
+    error_count: int
+    trace_count: int
+    error_trace_count: int
+
+
+class TraceWriter(Protocol):
+    """Writes normalized spans and logs. Called by the ingest pipeline's single writer thread."""
+
+    def write(self, spans: Sequence[Span], logs: Sequence[LogRecord], log_position: int) -> None:
+        """Store a batch and record `log_position` in the same transaction.
+
+        After a crash, `read_log_position()` returns the position of the last batch that
+        was stored whole, so the ingest log replays exactly what is missing. Spans arrive
+        in any order across batches (a child before its parent, the root last or never);
+        the engine keeps each trace's summary current as they do. Storing a span whose
+        (trace_id, span_id) is already stored replaces nothing and counts nothing twice.
+
+        Raises:
+            StorageError: the batch was not stored (nothing of it was).
+        """
+        ...
+
+    def read_log_position(self) -> int:
+        """The `log_position` of the last stored batch, 0 for a new store."""
+        ...
+
+    def delete_traces_before(self, cutoff_ns: int) -> int:
+        """Delete every trace whose last span ended before `cutoff_ns`. Returns how many."""
+        ...
+
+
+class TraceReader(Protocol):
+    """Reads what the writer stored. Safe to call from several threads at once."""
+
+    def search_traces(self, query: TraceQuery) -> TracePage:
+        """Trace summaries matching `query`, sorted, one page at a time.
+
+        Raises:
+            ValueError: the cursor is malformed.
+        """
+        ...
+
+    def get_spans(self, trace_id: TraceId) -> list[Span]:
+        """Every stored span of one trace, in start order; empty when unknown."""
+        ...
+
+    def get_summary(self, trace_id: TraceId) -> TraceSummary | None:
+        """The summary of one trace, None when unknown."""
+        ...
+
+    def resolve_trace_id(self, prefix: str, limit: int = 2) -> list[TraceId]:
+        """Full trace ids starting with `prefix` (lowercase hex), at most `limit`."""
+        ...
+
+    def get_logs(self, trace_id: TraceId, span_id: str | None = None) -> list[LogRecord]:
+        """Log records of a trace (or of one span), in time order."""
+        ...
+
+    def totals(self, start_ns: int | None, end_ns: int | None) -> Totals:
+        """Totals over spans starting in [start_ns, end_ns)."""
+        ...
+
+    def usage_by_model(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ModelUsage]:
+        """LLM usage by model and time bucket, buckets aligned to multiples of `bucket_ns`."""
+        ...
+
+    def latency_by_name(self, start_ns: int | None, end_ns: int | None, limit: int = 100) -> list[LatencyStats]:
+        """Latency percentiles per span name, most frequent names first."""
+        ...
+
+    def error_rates(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ErrorRate]:
+        """Span and trace error counts per time bucket."""
+        ...
+
+    def services(self) -> list[str]:
+        """Every service name seen, sorted."""
+        ...
+
+    def operations(self, service: str) -> list[str]:
+        """Every span name seen for a service, sorted."""
+        ...
+
+
+class TraceStore(TraceWriter, TraceReader, Protocol):
+    """One engine's handle on one data location: writer and reader together."""
+
+    def close(self) -> None:
+        """Flush and release the data location. Idempotent."""
+        ...
