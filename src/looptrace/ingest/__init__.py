@@ -1,0 +1,1 @@
+"""The ingest pipeline: durable log, accept, normalize, batched writes to the store."""

@@ -1,0 +1,40 @@
+# looptrace — `make run` to try it, `make test` to check everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint format typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade uv
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install looptrace with every extra the tests need
+
+run: $(STAMP)  ## start `looptrace serve` on the embedded store (data in ./.looptrace)
+	$(BIN)/looptrace serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+typecheck: $(STAMP)
+	$(BIN)/pyright
+
+unit: $(STAMP)
+	$(BIN)/pytest -q || [ $$? -eq 5 ]
+
+test: lint typecheck unit  ## everything CI runs: ruff, pyright, pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The `looptrace` command.
+
+    looptrace serve      run the server (OTLP in on :4318 HTTP and :4317 gRPC, API out)
+    looptrace fake-llm   run the fake Anthropic/OpenAI provider used by the demo and tests
+
+Each subcommand lives in its own module and imports its heavy dependencies only when run,
+so `looptrace --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from looptrace.cli import _fake_llm, _serve
+
+_EPILOG = """\
+examples:
+  looptrace serve                       # OTLP on 127.0.0.1:4318 (HTTP) and :4317 (gRPC), data in ./.looptrace
+  looptrace serve --data /var/lib/lt --retention 30d
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 python my_agent.py
+
+Run `looptrace COMMAND --help` for each command's options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="looptrace",
+        description="Tracing for LLM agents, multi-step chains and multi-model workflows.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _serve.add_parser(commands)
+    _fake_llm.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `looptrace` command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Accepting one OTLP export request: the part shared by the HTTP and gRPC receivers.
+
+    body ─► (gunzip, bounded) ─► decode (reject → 400) ─► IngestLog.append ─► future: on disk
+                                                              └─ LogFullError → 429/503
+
+A receiver calls `accept(...)`, replies with the error it raises, or waits for the returned
+future and then replies 2xx with the partial-success counts. Decoding happens before the
+append so a malformed request is refused at the edge and never enters the log.
+"""
+
+from __future__ import annotations
+
+import zlib
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Literal
+
+from looptrace.ingest.log import IngestLog, RecordKind
+from looptrace.otlp.decode import DecodedLogs, DecodedTraces, decode_logs, decode_traces
+
+Signal = Literal["traces", "logs"]
+Encoding = Literal["protobuf", "json"]
+
+_KINDS: dict[tuple[Signal, Encoding], RecordKind] = {
+    ("traces", "protobuf"): RecordKind.TRACES_PROTOBUF,
+    ("traces", "json"): RecordKind.TRACES_JSON,
+    ("logs", "protobuf"): RecordKind.LOGS_PROTOBUF,
+    ("logs", "json"): RecordKind.LOGS_JSON,
+}
+
+
+class RequestTooLargeError(ValueError):
+    """The body (compressed or decompressed) is larger than the configured limit."""
+
+
+class BadEncodingError(ValueError):
+    """The body's Content-Encoding could not be undone (not gzip, corrupt)."""
+
+
+@dataclass(slots=True)
+class Acceptance:
+    """What the receiver tells the client once `durable` resolves."""
+
+    durable: Future[int]
+    rejected: int
+    """Spans or log records refused (partial success)."""
+    message: str
+    """Why they were refused; empty when none were."""
+
+
+def gunzip_bounded(body: bytes, limit_bytes: int) -> bytes:
+    """Decompress a gzip body, refusing to produce more than `limit_bytes` (gzip bombs).
+
+    Raises:
+        RequestTooLargeError: the decompressed body exceeds the limit.
+        BadEncodingError: the body is not valid gzip.
+    """
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = decompressor.decompress(body, limit_bytes + 1)
+    except zlib.error as exc:
+        raise BadEncodingError(f"body is not valid gzip: {exc}") from exc
+    if len(out) > limit_bytes or decompressor.unconsumed_tail:
+        raise RequestTooLargeError(f"decompressed body is larger than the limit of {limit_bytes} bytes")
+    if not decompressor.eof:
+        raise BadEncodingError("body is not valid gzip: truncated stream")
+    return out
+
+
+def accept(log: IngestLog, signal: Signal, encoding: Encoding, body: bytes) -> Acceptance:
+    """Decode `body`, then append it to the log.
+
+    Raises:
+        OTLPDecodeError: the body is not a valid export request (answer 400).
+        LogFullError: back-pressure (answer 429/503 with Retry-After).
+        LogClosedError: shutting down (answer 503).
+    """
+    decoded: DecodedTraces | DecodedLogs
+    if signal == "traces":
+        decoded = decode_traces(body, encoding)
+        rejected, reasons = decoded.rejected_spans, decoded.rejected_reasons
+        kept = len(decoded.spans)
+    else:
+        decoded = decode_logs(body, encoding)
+        rejected, reasons = decoded.rejected_logs, decoded.rejected_reasons
+        kept = len(decoded.logs)
+    message = "; ".join(reasons) if rejected else ""
+    if kept == 0:
+        # Nothing to store: acknowledge without touching the disk.
+        done: Future[int] = Future()
+        done.set_result(log.end_position)
+        return Acceptance(done, rejected, message)
+    return Acceptance(log.append(_KINDS[(signal, encoding)], body, decoded), rejected, message)

@@ -1,0 +1,323 @@
+"""`QueryService`: what the REST API, the Jaeger API, the UI and the CLI ask of the store.
+
+    route ─► QueryService.method ─► validate ─► TraceReader (storage.api) ─► views
+
+Every method is synchronous and may block on the reader's I/O: the server calls them in
+a worker thread. Invalid arguments raise `ValueError` (the server answers 400) before the
+reader is touched; `AmbiguousTraceIdError` is a `ValueError` that also lists the traces a
+short id prefix matches.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
+
+from looptrace.model import LogRecord, Span, TraceId
+from looptrace.query.critical_path import compute_critical_path, find_bottlenecks
+from looptrace.query.tree import build_tree, compute_rollups, compute_totals, summarize_trace
+from looptrace.query.views import SpanNode, SpanView, TraceView
+from looptrace.storage.api import (
+    SORT_KEYS,
+    ErrorRate,
+    LatencyStats,
+    ModelUsage,
+    Totals,
+    TracePage,
+    TraceQuery,
+    TraceReader,
+)
+
+__all__ = ["MAX_PAGE_LIMIT", "MIN_TRACE_ID_PREFIX", "AmbiguousTraceIdError", "QueryService", "build_trace_view"]
+
+MAX_PAGE_LIMIT = 1000
+"""Largest page a search (or a latency listing) returns."""
+MIN_TRACE_ID_PREFIX = 8
+"""Shortest trace id prefix `get_trace` resolves (hex characters)."""
+_TRACE_ID_LENGTH = 32
+_SPAN_ID_LENGTH = 16
+_AMBIGUOUS_CANDIDATES = 10
+_MAX_BUCKETS = 100_000
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+class AmbiguousTraceIdError(ValueError):
+    """A trace id prefix matches more than one trace.
+
+    Attributes:
+        prefix: the normalized (lowercase) prefix that was asked for.
+        candidates: some of the matching trace ids (at most 10), sorted.
+    """
+
+    def __init__(self, prefix: str, candidates: Sequence[TraceId]) -> None:
+        self.prefix = prefix
+        self.candidates = sorted(candidates)
+        listed = ", ".join(self.candidates)
+        super().__init__(
+            f"trace id prefix {prefix!r} matches more than one trace ({listed}"
+            f"{', ...' if len(self.candidates) >= _AMBIGUOUS_CANDIDATES else ''}); give more characters"
+        )
+
+
+def build_trace_view(spans: Sequence[Span], logs: Sequence[LogRecord] = ()) -> TraceView | None:
+    """Assemble the trace page from one trace's spans: tree, rollups, critical path, summary.
+
+    Pure: the summary is recomputed from `spans`, so it agrees exactly with the tree.
+
+    Args:
+        spans: every span of one trace, in any order.
+        logs: the trace's log records, passed through.
+
+    Returns:
+        The view, or None when `spans` is empty.
+    """
+    with _collector_paused():
+        return _build_trace_view(spans, logs)
+
+
+@contextmanager
+def _collector_paused() -> Generator[None]:
+    # A 100,000-span trace allocates some 400,000 small objects here (tree lists, rollups,
+    # nodes, segments), none of them in a reference cycle. With the collector on, those
+    # allocations set off repeated full collections that walk the whole heap, the spans
+    # included, for nothing: they add about half again to the time of the view. Another thread
+    # may pause it too; whoever found it enabled turns it back on.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_trace_view(spans: Sequence[Span], logs: Sequence[LogRecord]) -> TraceView | None:
+    tree = build_tree(spans)
+    rollups = compute_rollups(tree)
+    totals = compute_totals(tree, rollups)
+    summary = summarize_trace(tree, totals)
+    if summary is None:
+        return None
+    critical_path = compute_critical_path(tree)
+    on_path = critical_path.self_time_ns
+    bottlenecks = find_bottlenecks(tree)
+    depth, children, is_orphan = tree.depth, tree.children, tree.is_orphan
+    # Positional arguments, in SpanNode's field order: this runs once per span.
+    nodes = [
+        SpanNode(
+            span,
+            depth[i],
+            len(children[i]),
+            rollups[i],
+            is_orphan[i],
+            span.span_id in on_path,
+            on_path.get(span.span_id, 0),
+            span.span_id in bottlenecks,
+        )
+        for i, span in enumerate(tree.spans)
+    ]
+    return TraceView(
+        summary=summary,
+        spans=nodes,
+        critical_path=critical_path.segments,
+        totals=totals,
+        max_depth=tree.max_depth,
+        logs=list(logs),
+    )
+
+
+class QueryService:
+    """The read side of looptrace, one method per API route.
+
+    Thread-safety: holds no state of its own beyond the reader, which is safe to call from
+    several threads, so one instance serves every request.
+    """
+
+    def __init__(self, reader: TraceReader) -> None:
+        """Serve queries from `reader`.
+
+        Args:
+            reader: the storage engine's reader (any `TraceReader`).
+        """
+        self._reader = reader
+
+    # --- traces ---------------------------------------------------------------------------
+
+    def search_traces(self, query: TraceQuery) -> TracePage:
+        """One page of trace summaries matching `query`.
+
+        Args:
+            query: filters, sort and page.
+
+        Returns:
+            The page and the cursor of the next one.
+
+        Raises:
+            ValueError: a filter is out of range (limit outside 1..1000, negative duration or
+                cost, inverted range, unknown sort key) or the cursor is malformed.
+        """
+        _check_limit(query.limit, "limit")
+        if query.sort not in SORT_KEYS:
+            raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {query.sort!r}")
+        for name, value in (("min_duration_ns", query.min_duration_ns), ("max_duration_ns", query.max_duration_ns)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
+        if (
+            query.min_duration_ns is not None
+            and query.max_duration_ns is not None
+            and query.min_duration_ns > query.max_duration_ns
+        ):
+            raise ValueError(
+                f"min_duration_ns ({query.min_duration_ns}) is greater than max_duration_ns ({query.max_duration_ns})"
+            )
+        if query.min_cost_usd is not None and not (math.isfinite(query.min_cost_usd) and query.min_cost_usd >= 0):
+            raise ValueError(f"min_cost_usd must be a finite number >= 0, got {query.min_cost_usd}")
+        _check_range(query.start_ns, query.end_ns)
+        return self._reader.search_traces(query)
+
+    def get_trace(self, trace_id: str) -> TraceView | None:
+        """The whole trace page: summary, spans in tree order with rollups, critical path, logs.
+
+        Args:
+            trace_id: a full trace id (32 hex characters) or a unique prefix of at least 8;
+                case and surrounding spaces are ignored.
+
+        Returns:
+            The view, or None when no trace has that id (or prefix).
+
+        Raises:
+            ValueError: `trace_id` is not hex or is too short or too long.
+            AmbiguousTraceIdError: the prefix matches several traces.
+        """
+        full_id = self._resolve_trace_id(trace_id)
+        if full_id is None:
+            return None
+        spans = self._reader.get_spans(full_id)
+        if not spans:
+            return None
+        return build_trace_view(spans, self._reader.get_logs(full_id))
+
+    def get_span(self, trace_id: str, span_id: str) -> SpanView | None:
+        """One span with its place in the tree, its subtree rollup and its logs.
+
+        Args:
+            trace_id: as for `get_trace` (a unique prefix works).
+            span_id: 16 hex characters.
+
+        Returns:
+            The view, or None when the trace or the span is unknown.
+
+        Raises:
+            ValueError: an id is malformed.
+            AmbiguousTraceIdError: the trace id prefix matches several traces.
+        """
+        normalized_span_id = span_id.strip().lower()
+        if len(normalized_span_id) != _SPAN_ID_LENGTH or not _HEX.fullmatch(normalized_span_id):
+            raise ValueError(f"span id must be {_SPAN_ID_LENGTH} hex characters, got {span_id!r}")
+        full_id = self._resolve_trace_id(trace_id)
+        if full_id is None:
+            return None
+        spans = self._reader.get_spans(full_id)
+        if not any(span.span_id == normalized_span_id for span in spans):
+            return None
+        view = build_trace_view(spans)
+        if view is None:  # pragma: no cover  # spans is not empty here
+            return None
+        node = next(node for node in view.spans if node.span.span_id == normalized_span_id)
+        return SpanView(trace_id=full_id, node=node, logs=self._reader.get_logs(full_id, normalized_span_id))
+
+    def _resolve_trace_id(self, trace_id: str) -> TraceId | None:
+        prefix = trace_id.strip().lower()
+        if not _HEX.fullmatch(prefix):
+            raise ValueError(f"trace id must be hex characters, got {trace_id!r}")
+        if not MIN_TRACE_ID_PREFIX <= len(prefix) <= _TRACE_ID_LENGTH:
+            raise ValueError(
+                f"trace id must be {MIN_TRACE_ID_PREFIX} to {_TRACE_ID_LENGTH} hex characters, "
+                f"got {len(prefix)}: {trace_id!r}"
+            )
+        if len(prefix) == _TRACE_ID_LENGTH:
+            return prefix
+        candidates = self._reader.resolve_trace_id(prefix, limit=_AMBIGUOUS_CANDIDATES)
+        if len(candidates) > 1:
+            raise AmbiguousTraceIdError(prefix, candidates)
+        return candidates[0] if candidates else None
+
+    # --- stats ----------------------------------------------------------------------------
+
+    def totals(self, start_ns: int | None = None, end_ns: int | None = None) -> Totals:
+        """Totals over spans starting in [start_ns, end_ns); all time by default.
+
+        Raises:
+            ValueError: `start_ns` is after `end_ns`.
+        """
+        _check_range(start_ns, end_ns)
+        return self._reader.totals(start_ns, end_ns)
+
+    def usage_by_model(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ModelUsage]:
+        """LLM calls, tokens and cost by model per time bucket.
+
+        Raises:
+            ValueError: inverted range, `bucket_ns` not positive, or more than 100,000 buckets.
+        """
+        _check_range(start_ns, end_ns)
+        _check_bucket(start_ns, end_ns, bucket_ns)
+        return self._reader.usage_by_model(start_ns, end_ns, bucket_ns)
+
+    def latency_by_name(
+        self, start_ns: int | None = None, end_ns: int | None = None, limit: int = 100
+    ) -> list[LatencyStats]:
+        """Latency percentiles per span name, most frequent names first.
+
+        Raises:
+            ValueError: inverted range or `limit` outside 1..1000.
+        """
+        _check_range(start_ns, end_ns)
+        _check_limit(limit, "limit")
+        return self._reader.latency_by_name(start_ns, end_ns, limit)
+
+    def error_rates(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ErrorRate]:
+        """Span and trace error counts per time bucket.
+
+        Raises:
+            ValueError: inverted range, `bucket_ns` not positive, or more than 100,000 buckets.
+        """
+        _check_range(start_ns, end_ns)
+        _check_bucket(start_ns, end_ns, bucket_ns)
+        return self._reader.error_rates(start_ns, end_ns, bucket_ns)
+
+    # --- Jaeger-style catalogue -----------------------------------------------------------
+
+    def services(self) -> list[str]:
+        """Every service name seen, sorted."""
+        return self._reader.services()
+
+    def operations(self, service: str) -> list[str]:
+        """Every span name seen for `service`, sorted.
+
+        Raises:
+            ValueError: `service` is empty.
+        """
+        if not service:
+            raise ValueError("service must not be empty")
+        return self._reader.operations(service)
+
+
+def _check_limit(limit: int, name: str) -> None:
+    # bool is an int subclass; `limit=True` is a caller bug, not a page size of 1.
+    if isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise ValueError(f"{name} must be between 1 and {MAX_PAGE_LIMIT}, got {limit!r}")
+
+
+def _check_range(start_ns: int | None, end_ns: int | None) -> None:
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise ValueError(f"start_ns ({start_ns}) is after end_ns ({end_ns})")
+
+
+def _check_bucket(start_ns: int | None, end_ns: int | None, bucket_ns: int) -> None:
+    if bucket_ns <= 0:
+        raise ValueError(f"bucket_ns must be positive, got {bucket_ns}")
+    if start_ns is not None and end_ns is not None and (end_ns - start_ns) // bucket_ns > _MAX_BUCKETS:
+        raise ValueError(f"{end_ns - start_ns} ns in buckets of {bucket_ns} ns is more than {_MAX_BUCKETS} buckets")

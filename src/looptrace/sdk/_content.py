@@ -1,0 +1,79 @@
+"""Captured content (tool input/output, answers, messages): serialize, redact, truncate.
+
+Every piece of content the SDK puts on a span goes through `render_content`, so the content
+switch and the redaction hook apply before anything leaves the process. Instrumentations of
+LLM clients call it too.
+"""
+
+from __future__ import annotations
+
+import json
+
+from looptrace.sdk._config import Config
+
+__all__ = ["redact_text", "render_content", "to_text", "truncate_utf8"]
+
+
+def to_text(value: object) -> str:
+    """Render a value as text: strings as they are, the rest as JSON (falling back to `str`).
+
+    Args:
+        value: Any value.
+
+    Returns:
+        Its text form.
+    """
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        # Circular structures and exotic keys: `str` is better than nothing and never raises here.
+        return str(value)
+
+
+def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
+    """Cut text to at most `max_bytes` UTF-8 bytes without splitting a character.
+
+    Args:
+        text: The text.
+        max_bytes: The most UTF-8 bytes to keep.
+
+    Returns:
+        The (possibly shortened) text and whether it was shortened.
+    """
+    # A character takes at most 4 bytes in UTF-8: short strings need no encoding at all.
+    if len(text) * 4 <= max_bytes:
+        return text, False
+    encoded = text.encode("utf-8", errors="surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text, False
+    return encoded[:max_bytes].decode("utf-8", errors="ignore"), True
+
+
+def redact_text(config: Config, text: str) -> str:
+    """Apply the configured redaction hook to text.
+
+    Args:
+        config: The active configuration.
+        text: The text.
+
+    Returns:
+        The text as it may leave the process.
+    """
+    return config.redact(text) if config.redact is not None else text
+
+
+def render_content(config: Config, value: object) -> tuple[str, bool] | None:
+    """Turn a content value into what goes on a span, or None when content capture is off.
+
+    Args:
+        config: The active configuration.
+        value: Tool input, output, an answer, messages...
+
+    Returns:
+        The redacted, truncated text and whether it was truncated; None when capture is off.
+    """
+    if not config.capture_content:
+        return None
+    return truncate_utf8(redact_text(config, to_text(value)), config.max_content_bytes)

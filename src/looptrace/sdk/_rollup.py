@@ -1,0 +1,296 @@
+"""Subtree rollups: LLM calls, tokens by kind and cost, summed into every open ancestor.
+
+    on_start(span)  ─► table[span] = Node(parent)             (local parents only)
+    on_end(child)   ─► parent.totals += child's own LLM usage + child's subtree totals
+    helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
+
+Spans end child-first, so by the time a span ends its node holds every ended descendant. A span
+is an LLM call when it says so (looptrace.span.category=llm, an LLM gen_ai.operation.name,
+openinference.span.kind=LLM) or carries token usage, whichever instrumentation made it. When
+two nested spans describe one call (a manual `llm()` span around an instrumented client's span),
+the outer one contributes only what the inner one lacked, field by field, so the call counts once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import Span as APISpan
+
+from looptrace import semconv
+from looptrace.sdk._internal import log_internal_error
+
+__all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
+
+_LLM_OPERATIONS = frozenset({semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION, semconv.OP_GENERATE_CONTENT})
+_INPUT_KEYS = (
+    semconv.GEN_AI_USAGE_INPUT_TOKENS,
+    semconv.GEN_AI_USAGE_PROMPT_TOKENS,
+    semconv.LLM_TOKEN_COUNT_PROMPT,
+)
+_OUTPUT_KEYS = (
+    semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
+    semconv.GEN_AI_USAGE_COMPLETION_TOKENS,
+    semconv.LLM_TOKEN_COUNT_COMPLETION,
+)
+_CACHE_READ_KEYS = (
+    semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    semconv.LLM_USAGE_CACHE_READ_INPUT_TOKENS,
+    semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_READ,
+)
+_CACHE_WRITE_KEYS = (
+    semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    semconv.LLM_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE,
+)
+_COST_KEYS = (semconv.LOOPTRACE_COST_USD, semconv.GEN_AI_USAGE_COST, semconv.LLM_COST_TOTAL)
+_PROVIDER_KEYS = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_SYSTEM, semconv.LLM_PROVIDER, semconv.LLM_SYSTEM)
+_MODEL_KEYS = (semconv.GEN_AI_RESPONSE_MODEL, semconv.GEN_AI_REQUEST_MODEL, semconv.LLM_MODEL_NAME)
+
+
+@dataclass(slots=True)
+class LLMTotals:
+    """LLM usage of one call or of a subtree.
+
+    `cost_usd` sums the calls whose price is known; `priced_calls` says how many those are, so a
+    reader can tell "free" (priced_calls == llm_calls, cost 0) from "unknown" (priced_calls == 0).
+    """
+
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    priced_calls: int = 0
+
+    def add(self, other: LLMTotals) -> None:
+        """Add another total into this one."""
+        self.llm_calls += other.llm_calls
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.cost_usd += other.cost_usd
+        self.priced_calls += other.priced_calls
+
+    def fill_from(self, outer: LLMTotals) -> None:
+        """Take, field by field, the larger of this total and `outer` (a wrapper of the same calls)."""
+        for f in fields(self):
+            setattr(self, f.name, max(getattr(self, f.name), getattr(outer, f.name)))
+
+    def as_attributes(self) -> dict[str, int | float]:
+        """The `looptrace.rollup.*` attributes; cost only when at least one call had a known price."""
+        attributes: dict[str, int | float] = {
+            semconv.LOOPTRACE_ROLLUP_LLM_CALLS: self.llm_calls,
+            semconv.LOOPTRACE_ROLLUP_INPUT_TOKENS: self.input_tokens,
+            semconv.LOOPTRACE_ROLLUP_OUTPUT_TOKENS: self.output_tokens,
+            semconv.LOOPTRACE_ROLLUP_CACHE_READ_TOKENS: self.cache_read_tokens,
+            semconv.LOOPTRACE_ROLLUP_CACHE_WRITE_TOKENS: self.cache_write_tokens,
+        }
+        if self.priced_calls:
+            attributes[semconv.LOOPTRACE_ROLLUP_COST_USD] = round(self.cost_usd, 10)
+        return attributes
+
+
+@dataclass(slots=True)
+class _Node:
+    parent_id: int | None
+    totals: LLMTotals
+
+
+def _first_int(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+    return None
+
+
+def _first_str(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def is_llm_span(attributes: Mapping[str, Any]) -> bool:
+    """Whether span attributes describe one LLM call, under any convention we know.
+
+    Args:
+        attributes: The span's attributes.
+
+    Returns:
+        True for an LLM call.
+    """
+    category = attributes.get(semconv.LOOPTRACE_SPAN_CATEGORY)
+    if category is not None:
+        return category == semconv.CATEGORY_LLM
+    if attributes.get(semconv.GEN_AI_OPERATION_NAME) in _LLM_OPERATIONS:
+        return True
+    if attributes.get(semconv.OPENINFERENCE_SPAN_KIND) == "LLM":
+        return True
+    if attributes.get(semconv.GEN_AI_OPERATION_NAME) == semconv.OP_EMBEDDINGS:
+        return False
+    return _first_int(attributes, _INPUT_KEYS) is not None or _first_int(attributes, _OUTPUT_KEYS) is not None
+
+
+def llm_usage(attributes: Mapping[str, Any]) -> LLMTotals | None:
+    """The usage of one LLM span (one call), or None when the span is not an LLM call.
+
+    Cost is the producer's when it reported one, else computed from `looptrace.pricing`.
+
+    Args:
+        attributes: The span's attributes.
+
+    Returns:
+        The call's totals, or None.
+    """
+    if not is_llm_span(attributes):
+        return None
+    usage = LLMTotals(
+        llm_calls=1,
+        input_tokens=_first_int(attributes, _INPUT_KEYS) or 0,
+        output_tokens=_first_int(attributes, _OUTPUT_KEYS) or 0,
+        cache_read_tokens=_first_int(attributes, _CACHE_READ_KEYS) or 0,
+        cache_write_tokens=_first_int(attributes, _CACHE_WRITE_KEYS) or 0,
+    )
+    cost: float | None = None
+    for key in _COST_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            cost = float(value)
+            break
+    if cost is None:
+        cost = compute_cost_or_none(
+            _first_str(attributes, _PROVIDER_KEYS),
+            _first_str(attributes, _MODEL_KEYS),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens or None,
+            cache_write_tokens=usage.cache_write_tokens or None,
+        )
+    if cost is not None:
+        usage.cost_usd = cost
+        usage.priced_calls = 1
+    return usage
+
+
+def compute_cost_or_none(
+    provider: str | None,
+    model: str | None,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+) -> float | None:
+    """Price one call with `looptrace.pricing`, or None when the model, tokens or price are unknown.
+
+    Args:
+        provider: The provider (anthropic, openai, ...).
+        model: The model id.
+        input_tokens: Every input token, cached or not.
+        output_tokens: Output tokens.
+        cache_read_tokens: Input tokens read from the cache (part of input_tokens).
+        cache_write_tokens: Input tokens written to the cache (part of input_tokens).
+
+    Returns:
+        The cost in USD, or None.
+    """
+    if model is None or (input_tokens == 0 and output_tokens == 0):
+        return None
+    try:
+        from looptrace.pricing import compute_cost  # imported late: pricing data loads on first use
+
+        return compute_cost(
+            provider,
+            model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read_tokens,
+            cache_write_tokens=cache_write_tokens,
+        ).cost_usd
+    except Exception:
+        log_internal_error("looptrace could not price an LLM call")
+        return None
+
+
+class RollupSpanProcessor(SpanProcessor):
+    """Accumulates each span's subtree LLM totals while it is open; see the module docstring.
+
+    Thread-safe: spans start and end on any thread. `on_start`/`on_end` never raise.
+    """
+
+    def __init__(self) -> None:
+        # span_id -> _Node for every open span; guarded by _lock.
+        self._nodes: dict[int, _Node] = {}
+        self._lock = threading.Lock()
+        self._active = True
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Open a node for the span, linked to its parent when the parent is in this process."""
+        if not self._active:
+            return
+        parent = span.parent
+        parent_id = parent.span_id if parent is not None and not parent.is_remote else None
+        node = _Node(parent_id, LLMTotals())
+        with self._lock:
+            self._nodes[span.get_span_context().span_id] = node
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Fold the ended span's own usage and subtree totals into its parent's node."""
+        if not self._active:
+            return
+        try:
+            context = span.context
+            if context is None:
+                return
+            with self._lock:
+                node = self._nodes.pop(context.span_id, None)
+            if node is None:
+                return
+            own = llm_usage(span.attributes or {})
+            subtree = node.totals
+            if own is not None:
+                if subtree.llm_calls:
+                    subtree.fill_from(own)
+                else:
+                    subtree = own
+            if node.parent_id is None or not subtree.llm_calls:
+                return
+            with self._lock:
+                parent = self._nodes.get(node.parent_id)
+                if parent is not None:
+                    parent.totals.add(subtree)
+        except Exception:
+            log_internal_error("looptrace rollup failed on span end")
+
+    def totals_for(self, span: APISpan) -> LLMTotals:
+        """A copy of the subtree totals of an open span (zeros when unknown).
+
+        Args:
+            span: An open span.
+
+        Returns:
+            The totals of its ended descendants.
+        """
+        span_id = span.get_span_context().span_id
+        with self._lock:
+            node = self._nodes.get(span_id)
+            if node is None:
+                return LLMTotals()
+            totals = node.totals
+            return LLMTotals(**{f.name: getattr(totals, f.name) for f in fields(totals)})
+
+    def shutdown(self) -> None:
+        """Stop accumulating; the provider may live on with other processors."""
+        self._active = False
+        with self._lock:
+            self._nodes.clear()

@@ -1,0 +1,213 @@
+"""Turning query views into the JSON of the public HTTP contract (DESIGN.md).
+
+Times go out three ways: ISO 8601 (`start_time`), exact integer nanoseconds as strings
+(`start_unix_nano`, since JSON numbers lose precision past 2**53), and float milliseconds
+(`duration_ms`, and `offset_ms` from the trace start) for drawing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from looptrace.model import LogRecord, Span, SpanEvent, TraceSummary
+from looptrace.query.views import Rollup, SpanNode, TraceTotals, TraceView
+from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, Totals
+
+JSONDict = dict[str, Any]
+
+
+def iso_from_ns(ns: int) -> str:
+    """UTC ISO 8601 with microseconds and a Z."""
+    return datetime.fromtimestamp(ns // 1000 / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _ms(ns: int) -> float:
+    return round(ns / 1e6, 6)
+
+
+def summary_json(s: TraceSummary) -> JSONDict:
+    """One trace summary (list rows, trace header)."""
+    return {
+        "trace_id": s.trace_id,
+        "root_span_id": s.root_span_id,
+        "root_name": s.root_name,
+        "service_name": s.service_name,
+        "start_time": iso_from_ns(s.start_ns),
+        "end_time": iso_from_ns(s.end_ns),
+        "start_unix_nano": str(s.start_ns),
+        "duration_ms": _ms(s.duration_ns),
+        "span_count": s.span_count,
+        "error_count": s.error_count,
+        "llm_calls": s.llm_calls,
+        "input_tokens": s.input_tokens,
+        "output_tokens": s.output_tokens,
+        "cache_read_tokens": s.cache_read_tokens,
+        "cache_write_tokens": s.cache_write_tokens,
+        "total_tokens": s.input_tokens + s.output_tokens,
+        "cost_usd": s.cost_usd,
+        "session_id": s.session_id,
+        "user_id": s.user_id,
+        "models": s.models,
+        "tools": s.tools,
+    }
+
+
+def _event_json(e: SpanEvent, trace_start_ns: int) -> JSONDict:
+    return {
+        "name": e.name,
+        "time": iso_from_ns(e.time_ns),
+        "time_unix_nano": str(e.time_ns),
+        "offset_ms": _ms(e.time_ns - trace_start_ns),
+        "attributes": e.attributes,
+    }
+
+
+def span_json(span: Span, trace_start_ns: int) -> JSONDict:
+    """One span: OTLP identity and payload plus the promoted fields."""
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "kind": span.kind,
+        "start_time": iso_from_ns(span.start_ns),
+        "end_time": iso_from_ns(span.end_ns),
+        "start_unix_nano": str(span.start_ns),
+        "end_unix_nano": str(span.end_ns),
+        "offset_ms": _ms(span.start_ns - trace_start_ns),
+        "duration_ms": _ms(span.duration_ns),
+        "status": {"code": span.status_code, "message": span.status_message},
+        "service_name": span.service_name,
+        "scope": {"name": span.scope_name, "version": span.scope_version},
+        "resource": span.resource_attributes,
+        "attributes": span.attributes,
+        "events": [_event_json(e, trace_start_ns) for e in span.events],
+        "links": [{"trace_id": li.trace_id, "span_id": li.span_id, "attributes": li.attributes} for li in span.links],
+        "category": span.category,
+        "provider": span.provider,
+        "request_model": span.request_model,
+        "response_model": span.response_model,
+        "input_tokens": span.input_tokens,
+        "output_tokens": span.output_tokens,
+        "cache_read_tokens": span.cache_read_tokens,
+        "cache_write_tokens": span.cache_write_tokens,
+        "cost_usd": span.cost_usd,
+        "cost_source": span.cost_source,
+        "finish_reason": span.finish_reason,
+        "tool_name": span.tool_name,
+        "tool_call_id": span.tool_call_id,
+        "session_id": span.session_id,
+        "user_id": span.user_id,
+        "agent_name": span.agent_name,
+        "iteration": span.iteration,
+        "is_duplicate_llm": span.is_duplicate_llm,
+    }
+
+
+def rollup_json(r: Rollup) -> JSONDict:
+    """A subtree's totals."""
+    # Written out: dataclasses.asdict deep-copies and this runs once per span.
+    return {
+        "span_count": r.span_count,
+        "error_count": r.error_count,
+        "llm_calls": r.llm_calls,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "cache_read_tokens": r.cache_read_tokens,
+        "cache_write_tokens": r.cache_write_tokens,
+        "total_tokens": r.total_tokens,
+        "cost_usd": r.cost_usd,
+        "unpriced_llm_calls": r.unpriced_llm_calls,
+    }
+
+
+def node_json(node: SpanNode, trace_start_ns: int) -> JSONDict:
+    """A span with its place in the tree."""
+    return span_json(node.span, trace_start_ns) | {
+        "depth": node.depth,
+        "child_count": node.child_count,
+        "is_orphan": node.is_orphan,
+        "is_on_critical_path": node.is_on_critical_path,
+        "critical_path_ms": _ms(node.critical_path_ns),
+        "is_bottleneck": node.is_bottleneck,
+        "rollup": rollup_json(node.rollup),
+    }
+
+
+def totals_json(t: TraceTotals) -> JSONDict:
+    """A whole trace's totals and shape."""
+    out = dataclasses.asdict(t)
+    start_ns, end_ns = out.pop("start_ns"), out.pop("end_ns")
+    return out | {
+        "start_time": iso_from_ns(start_ns),
+        "duration_ms": _ms(t.duration_ns),
+        "total_tokens": t.input_tokens + t.output_tokens,
+        "end_time": iso_from_ns(end_ns),
+    }
+
+
+def log_json(record: LogRecord, trace_start_ns: int | None = None) -> JSONDict:
+    """One log record."""
+    out: JSONDict = {
+        "time": iso_from_ns(record.time_ns),
+        "time_unix_nano": str(record.time_ns),
+        "severity_number": record.severity_number,
+        "severity_text": record.severity_text,
+        "body": record.body,
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "service_name": record.service_name,
+        "scope_name": record.scope_name,
+        "event_name": record.event_name,
+        "attributes": record.attributes,
+    }
+    if trace_start_ns is not None:
+        out["offset_ms"] = _ms(record.time_ns - trace_start_ns)
+    return out
+
+
+def trace_json(view: TraceView) -> JSONDict:
+    """`GET /api/v1/traces/{trace_id}`."""
+    start = view.totals.start_ns
+    return {
+        "summary": summary_json(view.summary),
+        "totals": totals_json(view.totals),
+        "max_depth": view.max_depth,
+        "critical_path": [
+            {
+                "span_id": seg.span_id,
+                "offset_ms": _ms(seg.start_ns - start),
+                "duration_ms": _ms(seg.duration_ns),
+            }
+            for seg in view.critical_path
+        ],
+        "spans": [node_json(node, start) for node in view.spans],
+        "logs": [log_json(record, start) for record in view.logs],
+    }
+
+
+def totals_stats_json(t: Totals) -> JSONDict:
+    """`GET /api/v1/stats/summary`."""
+    return dataclasses.asdict(t)
+
+
+def model_usage_json(u: ModelUsage) -> JSONDict:
+    """One row of `GET /api/v1/stats/models`."""
+    out = dataclasses.asdict(u)
+    bucket = out.pop("bucket_start_ns")
+    return {"bucket_start": iso_from_ns(bucket), "bucket_start_unix_nano": str(bucket)} | out
+
+
+def latency_json(row: LatencyStats) -> JSONDict:
+    """One row of `GET /api/v1/stats/latency`."""
+    return dataclasses.asdict(row)
+
+
+def error_rate_json(row: ErrorRate) -> JSONDict:
+    """One row of `GET /api/v1/stats/errors`."""
+    out = dataclasses.asdict(row)
+    bucket = out.pop("bucket_start_ns")
+    rate = row.error_count / row.span_count if row.span_count else 0.0
+    return {"bucket_start": iso_from_ns(bucket), "bucket_start_unix_nano": str(bucket)} | out | {"error_rate": rate}

@@ -1,0 +1,76 @@
+"""The composition root: `create_app(settings)` wires runtime, receivers and routes.
+
+lifespan start: Runtime.open (lock, store, ingest log, replay, pipeline) ─► gRPC receiver
+lifespan stop:  gRPC receiver stops ─► Runtime.close (log flushed, pipeline drained, store closed)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from looptrace.server import api, otlp_http
+from looptrace.server.otlp_grpc import OTLPGrpcReceiver
+from looptrace.server.runtime import Runtime
+from looptrace.server.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Build the ASGI app serving OTLP/HTTP, the REST API and (later) the UI on one port.
+
+    Args:
+        settings: the server's configuration.
+        runtime: an already opened runtime (the CLI opens it first to report a locked data
+            directory clearly); when None, the lifespan opens one. Either way the lifespan
+            closes it.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        opened = runtime if runtime is not None else await asyncio.to_thread(Runtime.open, settings)
+        grpc_receiver: OTLPGrpcReceiver | None = None
+        try:
+            if settings.grpc_port is not None:
+                grpc_receiver = OTLPGrpcReceiver(
+                    opened.log,
+                    host=settings.host,
+                    port=settings.grpc_port,
+                    max_request_bytes=settings.max_request_bytes,
+                )
+                grpc_receiver.start()
+                app.state.grpc_port = grpc_receiver.port
+        except BaseException:
+            await asyncio.to_thread(opened.close)
+            raise
+        app.state.runtime = opened
+        _log.info(
+            "looptrace ready: OTLP/HTTP and API on http://%s:%d, OTLP/gRPC on %s, data in %s",
+            settings.host,
+            settings.port,
+            f"{settings.host}:{app.state.grpc_port}" if grpc_receiver is not None else "(off)",
+            settings.data_dir.resolve(),
+        )
+        try:
+            yield
+        finally:
+            if grpc_receiver is not None:
+                await asyncio.to_thread(grpc_receiver.stop)
+            await asyncio.to_thread(opened.close)
+            _log.info("looptrace stopped; every acknowledged span is stored")
+
+    app = FastAPI(
+        title="looptrace",
+        summary="Tracing for LLM agents: OTLP in, normalized LLM spans, query API out.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.grpc_port = None
+    app.include_router(otlp_http.router)
+    app.include_router(api.router)
+    return app

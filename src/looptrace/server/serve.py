@@ -1,0 +1,56 @@
+"""Run the server process: uvicorn for HTTP, the app's lifespan for everything else."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import uvicorn
+
+from looptrace.server.app import create_app
+from looptrace.server.runtime import Runtime
+from looptrace.server.settings import Settings
+from looptrace.storage.api import StoreLockedError
+
+_log = logging.getLogger("looptrace.server")
+
+
+def serve(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT; returns the process exit code.
+
+    Uvicorn turns SIGTERM into a graceful shutdown, which runs the app's lifespan exit:
+    the ingest log is flushed, the pipeline drained and the store closed.
+    """
+    try:
+        runtime = Runtime.open(settings)
+    except StoreLockedError as exc:
+        print(f"looptrace serve: {exc}", file=sys.stderr)
+        return 1
+    app = create_app(settings, runtime)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    # Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown (so the process would die
+    # "by signal"); with these handlers in place that re-raise is a no-op and a drained
+    # server exits 0, which is what supervisors and scripts check.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore_signal)
+    server.run()
+    if not server.started:
+        runtime.close()  # startup failed before the lifespan took ownership (no-op if it closed it)
+        # Startup failed (port in use, locked data dir, ...): uvicorn has logged why.
+        return 1
+    return 0
+
+
+def _ignore_signal(sig: int, frame: FrameType | None) -> None:
+    """Stand-in handler restored by uvicorn after shutdown (see `serve`)."""

@@ -1,0 +1,302 @@
+"""The read path: trace search over `trace_summary`, span and log lookups, aggregates over `spans`.
+
+Every function takes a cursor of its own (one per call), so readers run beside the writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import duckdb
+
+from looptrace.model import LogRecord, Span, TraceId, TraceSummary
+from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, Totals, TracePage, TraceQuery
+from looptrace.storage.duckdb._arrow import LOG_COLUMNS, SPAN_COLUMNS, dump_json, rows_to_logs, rows_to_spans
+from looptrace.storage.duckdb._schema import first_row
+
+_SORT_COLUMNS: dict[str, str] = {
+    "start": "start_ns",
+    "duration": "duration_ns",
+    "spans": "span_count",
+    "errors": "error_count",
+    "llm_calls": "llm_calls",
+    "tokens": "total_tokens",
+    "cost": "cost_usd",
+}
+_SUMMARY_COLUMNS = (
+    "trace_id, root_span_id, root_name, service_name, start_ns, end_ns, span_count, error_count, llm_calls, "
+    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, session_id, user_id, models, tools"
+)
+_LLM_CALL = "category = 'llm' AND NOT is_duplicate_llm"
+
+
+def _summary(row: tuple[Any, ...]) -> TraceSummary:
+    return TraceSummary(*row[:16], models=list(row[16]), tools=list(row[17]))
+
+
+def _encode_cursor(sort: str, value: int | float, trace_id: str) -> str:
+    text = json.dumps([sort, value, trace_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[int | float, str]:
+    """The (sort value, trace_id) a cursor resumes after.
+
+    Raises:
+        ValueError: the cursor is not one this store made for this sort key.
+    """
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ValueError(f"malformed cursor: {cursor!r}") from exc
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 3
+        or decoded[0] != sort
+        or isinstance(decoded[1], bool)
+        or not isinstance(decoded[1], int | float)
+        or not isinstance(decoded[2], str)
+    ):
+        raise ValueError(f"malformed cursor (or one made for another sort): {cursor!r}")
+    return decoded[1], decoded[2]
+
+
+def _like_pattern(text: str) -> str:
+    """An ILIKE pattern, backslash escaping, that matches `text` anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _json_path(key: str) -> str:
+    """A JSON path naming one top-level key, dots included (`gen_ai.request.model`)."""
+    return "$." + json.dumps(key, ensure_ascii=False)
+
+
+def _trace_filters(query: TraceQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+
+    def add(clause: str, *values: Any) -> None:
+        where.append(clause)
+        params.extend(values)
+
+    if query.service is not None:
+        add("service_name = ?", query.service)
+    if query.name is not None:
+        add("root_name = ?", query.name)
+    if query.status == "error":
+        add("has_error")
+    elif query.status == "ok":
+        add("NOT has_error")
+    if query.min_duration_ns is not None:
+        add("duration_ns >= ?", query.min_duration_ns)
+    if query.max_duration_ns is not None:
+        add("duration_ns <= ?", query.max_duration_ns)
+    if query.min_cost_usd is not None:
+        add("cost_usd >= ?", query.min_cost_usd)
+    if query.model is not None:
+        add("list_contains(models, ?)", query.model)
+    if query.tool is not None:
+        add("list_contains(tools, ?)", query.tool)
+    if query.session_id is not None:
+        add("session_id = ?", query.session_id)
+    if query.start_ns is not None:
+        add("start_ns >= ?", query.start_ns)
+    if query.end_ns is not None:
+        add("start_ns < ?", query.end_ns)
+    for key, value in query.attributes.items():
+        add(
+            "trace_id IN (SELECT trace_id FROM spans WHERE json_extract_string(attributes, ?) = ?)",
+            _json_path(key),
+            value,
+        )
+    if query.text:
+        # The attribute side searches the JSON text, so the needle is JSON-escaped the same way.
+        add(
+            "trace_id IN (SELECT trace_id FROM spans WHERE name ILIKE ? ESCAPE '\\' OR attributes ILIKE ? ESCAPE '\\')",
+            _like_pattern(query.text),
+            _like_pattern(dump_json(query.text)[1:-1]),
+        )
+    return where, params
+
+
+def search_traces(cur: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
+    """Summaries matching every filter of `query`, one keyset-paginated page."""
+    where, params = _trace_filters(query)
+    column = _SORT_COLUMNS[query.sort]
+    direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
+    if query.cursor is not None:
+        value, trace_id = _decode_cursor(query.cursor, query.sort)
+        where.append(f"({column} {compare} ? OR ({column} = ? AND trace_id {compare} ?))")
+        params.extend([value, value, trace_id])
+    limit = max(query.limit, 0)
+    sql = f"SELECT {_SUMMARY_COLUMNS}, {column} FROM trace_summary"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {column} {direction}, trace_id {direction} LIMIT ?"
+    rows = cur.execute(sql, [*params, limit + 1]).fetchall()
+    next_cursor = None
+    if len(rows) > limit and limit > 0:
+        last = rows[limit - 1]
+        next_cursor = _encode_cursor(query.sort, last[-1], last[0])
+    return TracePage(traces=[_summary(row) for row in rows[:limit]], next_cursor=next_cursor)
+
+
+def get_summary(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> TraceSummary | None:
+    """One trace's summary, None when unknown."""
+    row = first_row(cur.execute(f"SELECT {_SUMMARY_COLUMNS} FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    return None if row is None else _summary(row)
+
+
+def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
+    """Every span of one trace in start order, found through the trace's start range."""
+    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    if bounds is None:
+        return []
+    rows = cur.execute(
+        f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
+        "ORDER BY start_ns, span_id",
+        [bounds[0], bounds[1], trace_id],
+    ).fetchall()
+    return rows_to_spans(rows)
+
+
+def resolve_trace_id(cur: duckdb.DuckDBPyConnection, prefix: str, limit: int) -> list[TraceId]:
+    """Stored trace ids starting with `prefix`."""
+    rows = cur.execute(
+        "SELECT trace_id FROM trace_summary WHERE starts_with(trace_id, ?) ORDER BY trace_id LIMIT ?",
+        [prefix.lower(), max(limit, 0)],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def get_logs(cur: duckdb.DuckDBPyConnection, trace_id: TraceId, span_id: str | None) -> list[LogRecord]:
+    """Log records of a trace, or of one of its spans, in time order."""
+    sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM logs WHERE trace_id = ?"
+    params: list[Any] = [trace_id]
+    if span_id is not None:
+        sql += " AND span_id = ?"
+        params.append(span_id)
+    return rows_to_logs(cur.execute(sql + " ORDER BY time_ns, observed_time_ns", params).fetchall())
+
+
+def _time_range(start_ns: int | None, end_ns: int | None) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause on span start with named parameters `$start_ns` / `$end_ns`."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if start_ns is not None:
+        clauses.append("start_ns >= $start_ns")
+        params["start_ns"] = start_ns
+    if end_ns is not None:
+        clauses.append("start_ns < $end_ns")
+        params["end_ns"] = end_ns
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _check_bucket(bucket_ns: int) -> None:
+    if bucket_ns <= 0:
+        raise ValueError(f"bucket_ns must be positive, got {bucket_ns}")
+
+
+def totals(cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | None) -> Totals:
+    """Totals over spans starting in [start_ns, end_ns)."""
+    where, params = _time_range(start_ns, end_ns)
+    row = first_row(
+        cur.execute(
+            f"""
+        SELECT count(*), count(DISTINCT trace_id), count(*) FILTER (WHERE {_LLM_CALL}),
+            coalesce(sum(input_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
+            coalesce(sum(output_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
+            coalesce(sum(cache_read_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
+            coalesce(sum(cache_write_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
+            coalesce(sum(cost_usd) FILTER (WHERE {_LLM_CALL}), 0.0),
+            count(*) FILTER (WHERE status_code = 'ERROR')
+        FROM spans WHERE {where}
+        """,
+            params,
+        )
+    )
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return Totals(*row)
+
+
+def usage_by_model(
+    cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | None, bucket_ns: int
+) -> list[ModelUsage]:
+    """LLM usage per (bucket, provider, model); the model is the response model, else the requested one."""
+    _check_bucket(bucket_ns)
+    where, params = _time_range(start_ns, end_ns)
+    rows = cur.execute(
+        f"""
+        SELECT (start_ns // $bucket) * $bucket AS bucket, provider,
+            coalesce(response_model, request_model, 'unknown') AS model, count(*),
+            coalesce(sum(input_tokens), 0)::BIGINT, coalesce(sum(output_tokens), 0)::BIGINT,
+            coalesce(sum(cache_read_tokens), 0)::BIGINT, coalesce(sum(cache_write_tokens), 0)::BIGINT,
+            coalesce(sum(cost_usd), 0.0), count(*) FILTER (WHERE cost_usd IS NULL)
+        FROM spans WHERE {_LLM_CALL} AND {where}
+        GROUP BY ALL ORDER BY bucket, model, provider NULLS FIRST
+        """,
+        {"bucket": bucket_ns, **params},
+    ).fetchall()
+    return [ModelUsage(*row) for row in rows]
+
+
+def latency_by_name(
+    cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | None, limit: int
+) -> list[LatencyStats]:
+    """Duration percentiles per (span name, category), most frequent first."""
+    where, params = _time_range(start_ns, end_ns)
+    rows = cur.execute(
+        f"""
+        SELECT name, category, count(*) AS n, count(*) FILTER (WHERE status_code = 'ERROR'),
+            quantile_cont(duration_ns, [0.5, 0.95, 0.99]) AS q, max(duration_ns)
+        FROM spans WHERE {where}
+        GROUP BY name, category ORDER BY n DESC, name, category LIMIT $limit
+        """,
+        {"limit": max(limit, 0), **params},
+    ).fetchall()
+    return [
+        LatencyStats(
+            name=name,
+            category=category,
+            count=count,
+            error_count=errors,
+            p50_ms=q[0] / 1e6,
+            p95_ms=q[1] / 1e6,
+            p99_ms=q[2] / 1e6,
+            max_ms=max_ns / 1e6,
+        )
+        for name, category, count, errors, q, max_ns in rows
+    ]
+
+
+def error_rates(
+    cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | None, bucket_ns: int
+) -> list[ErrorRate]:
+    """Span and trace error counts per bucket of span start time."""
+    _check_bucket(bucket_ns)
+    where, params = _time_range(start_ns, end_ns)
+    rows = cur.execute(
+        f"""
+        SELECT (start_ns // $bucket) * $bucket AS bucket, count(*), count(*) FILTER (WHERE status_code = 'ERROR'),
+            count(DISTINCT trace_id), count(DISTINCT trace_id) FILTER (WHERE status_code = 'ERROR')
+        FROM spans WHERE {where}
+        GROUP BY bucket ORDER BY bucket
+        """,
+        {"bucket": bucket_ns, **params},
+    ).fetchall()
+    return [ErrorRate(*row) for row in rows]
+
+
+def services(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every service name, sorted."""
+    return [row[0] for row in cur.execute("SELECT DISTINCT service_name FROM operations ORDER BY 1").fetchall()]
+
+
+def operations(cur: duckdb.DuckDBPyConnection, service: str) -> list[str]:
+    """Every span name of one service, sorted."""
+    rows = cur.execute("SELECT name FROM operations WHERE service_name = ? ORDER BY name", [service]).fetchall()
+    return [row[0] for row in rows]

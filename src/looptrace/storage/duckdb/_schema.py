@@ -1,0 +1,171 @@
+"""DDL of the embedded store and the one-time setup of a database file.
+
+    spans           one row per (trace_id, span_id); OTLP payload as JSON text, promoted fields typed
+    logs            OTLP log records, joined to spans by trace_id/span_id
+    trace_summary   one row per trace, kept current by every write (what lists and searches read)
+    operations      distinct (service_name, name) pairs, so the Jaeger lookups never scan spans
+    meta            key -> BIGINT: the ingest log position and the schema version
+
+Spans are never indexed on trace_id: rows arrive roughly in time order, so a trace's spans sit
+in the few row groups whose start_ns zone maps overlap the trace's [start_ns, max_start_ns]
+(kept in `trace_summary`), and a point lookup prunes everything else. An ART index on 1M
+VARCHAR keys would cost memory, file size and insert throughput for the same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import duckdb
+
+from looptrace.storage.api import StorageError
+
+SCHEMA_VERSION = 1
+LOG_POSITION_KEY = "log_position"
+SCHEMA_VERSION_KEY = "schema_version"
+
+_DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS meta (
+        key VARCHAR PRIMARY KEY,
+        value BIGINT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS spans (
+        trace_id VARCHAR NOT NULL,
+        span_id VARCHAR NOT NULL,
+        parent_span_id VARCHAR,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        duration_ns BIGINT NOT NULL,
+        status_code VARCHAR NOT NULL,
+        status_message VARCHAR NOT NULL,
+        service_name VARCHAR NOT NULL,
+        resource_attributes VARCHAR NOT NULL,
+        scope_name VARCHAR NOT NULL,
+        scope_version VARCHAR NOT NULL,
+        attributes VARCHAR NOT NULL,
+        events VARCHAR NOT NULL,
+        links VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        provider VARCHAR,
+        request_model VARCHAR,
+        response_model VARCHAR,
+        input_tokens BIGINT,
+        output_tokens BIGINT,
+        cache_read_tokens BIGINT,
+        cache_write_tokens BIGINT,
+        cost_usd DOUBLE,
+        cost_source VARCHAR,
+        finish_reason VARCHAR,
+        tool_name VARCHAR,
+        tool_call_id VARCHAR,
+        session_id VARCHAR,
+        user_id VARCHAR,
+        agent_name VARCHAR,
+        iteration BIGINT,
+        is_duplicate_llm BOOLEAN NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS logs (
+        time_ns BIGINT NOT NULL,
+        observed_time_ns BIGINT NOT NULL,
+        severity_number INTEGER NOT NULL,
+        severity_text VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,
+        trace_id VARCHAR,
+        span_id VARCHAR,
+        service_name VARCHAR NOT NULL,
+        resource_attributes VARCHAR NOT NULL,
+        scope_name VARCHAR NOT NULL,
+        attributes VARCHAR NOT NULL,
+        event_name VARCHAR
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS trace_summary (
+        trace_id VARCHAR PRIMARY KEY,
+        root_span_id VARCHAR,
+        root_start_ns BIGINT,
+        root_name VARCHAR NOT NULL,
+        service_name VARCHAR NOT NULL,
+        start_ns BIGINT NOT NULL,
+        end_ns BIGINT NOT NULL,
+        max_start_ns BIGINT NOT NULL,
+        duration_ns BIGINT NOT NULL,
+        span_count BIGINT NOT NULL,
+        error_count BIGINT NOT NULL,
+        has_error BOOLEAN NOT NULL,
+        llm_calls BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_tokens BIGINT NOT NULL,
+        total_tokens BIGINT NOT NULL,
+        cost_usd DOUBLE NOT NULL,
+        session_id VARCHAR,
+        user_id VARCHAR,
+        models VARCHAR[] NOT NULL,
+        tools VARCHAR[] NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS operations (
+        service_name VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        PRIMARY KEY (service_name, name)
+    )
+    """,
+)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of a new file, or check the schema version of an existing one.
+
+    Raises:
+        StorageError: the file was written by another schema version.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for statement in _DDL:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO meta VALUES (?, ?), (?, 0) ON CONFLICT DO NOTHING",
+            [SCHEMA_VERSION_KEY, SCHEMA_VERSION, LOG_POSITION_KEY],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    check_schema_version(con)
+
+
+def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a file whose schema this code does not know.
+
+    Raises:
+        StorageError: the version is missing or different.
+    """
+    try:
+        row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
+    except duckdb.CatalogException as exc:
+        raise StorageError("not a looptrace store: the meta table is missing") from exc
+    if row is None or row[0] != SCHEMA_VERSION:
+        found = None if row is None else row[0]
+        raise StorageError(f"store has schema version {found}, this looptrace expects {SCHEMA_VERSION}")
+
+
+def first_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """The first row of an executed query, reading the result to its end.
+
+    DuckDB refuses new work on a cursor whose last result was not read to the end, so
+    `fetchone()` would leave the cursor unusable.
+    """
+    rows = result.fetchall()
+    return rows[0] if rows else None

@@ -1,0 +1,222 @@
+"""`DuckDBTraceStore`: one DuckDB file, one writer thread, any number of reader threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from looptrace.model import LogRecord, Span, TraceId, TraceSummary
+from looptrace.storage.api import (
+    ErrorRate,
+    LatencyStats,
+    ModelUsage,
+    StorageError,
+    StoreLockedError,
+    Totals,
+    TracePage,
+    TraceQuery,
+)
+from looptrace.storage.duckdb import _reader, _writer
+from looptrace.storage.duckdb._schema import check_schema_version, create_schema
+
+_T = TypeVar("_T")
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        # DuckDB: 'Could not set lock on file "...": Conflicting lock is held in ... (PID n)'
+        if "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"the store {path} is in use by another process; stop it or use another data directory ({exc})"
+            ) from exc
+        raise StorageError(f"cannot open the store {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise StorageError(f"cannot open the store {path}: {exc}") from exc
+
+
+class DuckDBTraceStore:
+    """The embedded `TraceStore`: spans, logs and trace summaries in one DuckDB file.
+
+    Thread-safety: `write` and `delete_traces_before` serialise on a lock and run on one
+    writer cursor; every read opens a cursor of its own, so reads run concurrently with each
+    other and with a write (they see the last committed batch).
+
+    Cost in summaries: `TraceSummary.cost_usd` is the sum of the known costs of the trace's
+    LLM calls (0.0 when it has none, or none is priced); `ModelUsage.unpriced_calls` counts
+    the calls left out.
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """Open the database file at `path`, creating it and its schema unless `read_only`.
+
+        Raises:
+            StoreLockedError: another process has the file open.
+            StorageError: the file cannot be opened or has another schema version.
+        """
+        self._path = Path(path)
+        self._read_only = read_only
+        self._con = _connect(self._path, read_only)
+        # _write_lock guards _writer, _operations and every transaction that writes.
+        self._write_lock = threading.Lock()
+        self._writer = self._con.cursor()
+        self._operations: set[tuple[str, str]] = set()
+        self._closed = False
+        try:
+            if read_only:
+                check_schema_version(self._writer)
+            else:
+                create_schema(self._writer)
+                self._operations = _writer.load_operations(self._writer)
+        except duckdb.Error as exc:
+            self.close()
+            raise StorageError(f"cannot prepare the store {self._path}: {exc}") from exc
+        except StorageError:
+            self.close()
+            raise
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"DuckDBTraceStore({str(self._path)!r}, read_only={self._read_only})"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"the store {self._path} is closed")
+
+    def _write(self, action: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        if self._read_only:
+            raise StorageError(f"the store {self._path} is open read-only")
+        with self._write_lock:
+            self._check_open()
+            try:
+                return action(self._writer)
+            except (duckdb.Error, pa.ArrowException, OverflowError) as exc:
+                # Arrow raises on values the schema cannot hold (an integer beyond 64 bits).
+                raise StorageError(f"write to {self._path} failed: {exc}") from exc
+
+    @contextmanager
+    def _reader(self) -> Generator[duckdb.DuckDBPyConnection]:
+        self._check_open()
+        cur = self._con.cursor()
+        try:
+            yield cur
+        except duckdb.Error as exc:
+            raise StorageError(f"read from {self._path} failed: {exc}") from exc
+        finally:
+            cur.close()
+
+    # --- TraceWriter ---------------------------------------------------------------------------
+
+    def write(self, spans: Sequence[Span], logs: Sequence[LogRecord], log_position: int) -> None:
+        """Store a batch and `log_position` in one transaction (see `TraceWriter.write`).
+
+        Raises:
+            StorageError: nothing of the batch was stored.
+        """
+        self._write(lambda cur: _writer.write_batch(cur, spans, logs, log_position, self._operations))
+
+    def read_log_position(self) -> int:
+        """The `log_position` of the last stored batch, 0 for a new store."""
+        with self._reader() as cur:
+            return _writer.read_log_position(cur)
+
+    def delete_traces_before(self, cutoff_ns: int) -> int:
+        """Delete every trace whose last span ended before `cutoff_ns`, with its logs. Returns how many."""
+
+        def delete(cur: duckdb.DuckDBPyConnection) -> int:
+            deleted = _writer.delete_traces_before(cur, cutoff_ns)
+            self._operations = _writer.load_operations(cur)
+            return deleted
+
+        return self._write(delete)
+
+    # --- TraceReader ---------------------------------------------------------------------------
+
+    def search_traces(self, query: TraceQuery) -> TracePage:
+        """Trace summaries matching `query`, sorted, one page at a time.
+
+        Raises:
+            ValueError: the cursor is malformed or was made for another sort key.
+        """
+        with self._reader() as cur:
+            return _reader.search_traces(cur, query)
+
+    def get_spans(self, trace_id: TraceId) -> list[Span]:
+        """Every stored span of one trace, in start order; empty when unknown."""
+        with self._reader() as cur:
+            return _reader.get_spans(cur, trace_id)
+
+    def get_summary(self, trace_id: TraceId) -> TraceSummary | None:
+        """The summary of one trace, None when unknown."""
+        with self._reader() as cur:
+            return _reader.get_summary(cur, trace_id)
+
+    def resolve_trace_id(self, prefix: str, limit: int = 2) -> list[TraceId]:
+        """Full trace ids starting with `prefix` (case-insensitive), at most `limit`, sorted."""
+        with self._reader() as cur:
+            return _reader.resolve_trace_id(cur, prefix, limit)
+
+    def get_logs(self, trace_id: TraceId, span_id: str | None = None) -> list[LogRecord]:
+        """Log records of a trace (or of one span), in time order."""
+        with self._reader() as cur:
+            return _reader.get_logs(cur, trace_id, span_id)
+
+    def totals(self, start_ns: int | None, end_ns: int | None) -> Totals:
+        """Totals over spans starting in [start_ns, end_ns)."""
+        with self._reader() as cur:
+            return _reader.totals(cur, start_ns, end_ns)
+
+    def usage_by_model(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ModelUsage]:
+        """LLM usage by model and time bucket, buckets aligned to multiples of `bucket_ns`.
+
+        Raises:
+            ValueError: `bucket_ns` is not positive.
+        """
+        with self._reader() as cur:
+            return _reader.usage_by_model(cur, start_ns, end_ns, bucket_ns)
+
+    def latency_by_name(self, start_ns: int | None, end_ns: int | None, limit: int = 100) -> list[LatencyStats]:
+        """Latency percentiles per span name and category, most frequent first."""
+        with self._reader() as cur:
+            return _reader.latency_by_name(cur, start_ns, end_ns, limit)
+
+    def error_rates(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ErrorRate]:
+        """Span and trace error counts per time bucket.
+
+        Raises:
+            ValueError: `bucket_ns` is not positive.
+        """
+        with self._reader() as cur:
+            return _reader.error_rates(cur, start_ns, end_ns, bucket_ns)
+
+    def services(self) -> list[str]:
+        """Every service name seen, sorted."""
+        with self._reader() as cur:
+            return _reader.services(cur)
+
+    def operations(self, service: str) -> list[str]:
+        """Every span name seen for a service, sorted."""
+        with self._reader() as cur:
+            return _reader.operations(cur, service)
+
+    # --- TraceStore ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Checkpoint and release the file (and its lock). Idempotent."""
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+            self._con.close()
