@@ -62,9 +62,9 @@ def main() -> None:
         instrument_clients=False,
     )
     # Same queue size as the plain side, so neither drops spans.
-    for processor in looptrace_provider._active_span_processor._span_processors:  # pyright: ignore[reportAttributeAccessIssue]
+    for processor in looptrace_provider._active_span_processor._span_processors:
         if isinstance(processor, BatchSpanProcessor):
-            processor._batch_processor._max_queue_size = SPANS * 2  # pyright: ignore[reportAttributeAccessIssue]
+            processor._batch_processor._max_queue_size = SPANS * 2
     traced = looptrace_provider.get_tracer("bench")
 
     def plain_span_on_looptrace_provider() -> None:

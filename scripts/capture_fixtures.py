@@ -25,7 +25,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "producers"
@@ -54,12 +54,12 @@ PRODUCERS: dict[str, dict[str, Any]] = {
     },
 }
 
-WEATHER_TOOL_ANTHROPIC = {
+WEATHER_TOOL_ANTHROPIC: Any = {
     "name": "get_weather",
     "description": "Current weather for a city.",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-WEATHER_TOOL_OPENAI = {
+WEATHER_TOOL_OPENAI: Any = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -173,31 +173,25 @@ def _anthropic_scenarios(fake: Any) -> dict[str, Callable[[], object]]:
 
     client = anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="fake", max_retries=0)
     cached = Usage(input_tokens=1200, output_tokens=40, cache_read_tokens=900, cache_write_tokens=200)
-    system = [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}]
-    messages = [{"role": "user", "content": "Say hello."}]
+    system: Any = [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}]
+    messages: Any = [{"role": "user", "content": "Say hello."}]
 
     def plain() -> object:
         fake.enqueue(TextReply("Hello.", usage=cached))
         return client.messages.create(model=ANTHROPIC_MODEL, max_tokens=64, system=system, messages=messages)
 
     def tool() -> object:
-        fake.enqueue(
-            ToolUseReply(
-                "get_weather", {"city": "Paris"}, usage=Usage(input_tokens=300, output_tokens=25)
-            )
-        )
+        fake.enqueue(ToolUseReply("get_weather", {"city": "Paris"}, usage=Usage(input_tokens=300, output_tokens=25)))
         return client.messages.create(
             model=ANTHROPIC_MODEL,
             max_tokens=64,
             tools=[WEATHER_TOOL_ANTHROPIC],
-            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            messages=cast(Any, [{"role": "user", "content": "Weather in Paris?"}]),
         )
 
     def stream() -> object:
         fake.enqueue(TextReply("Hello there.", usage=cached))
-        with client.messages.stream(
-            model=ANTHROPIC_MODEL, max_tokens=64, system=system, messages=messages
-        ) as events:
+        with client.messages.stream(model=ANTHROPIC_MODEL, max_tokens=64, system=system, messages=messages) as events:
             return events.get_final_message()
 
     def error() -> object:
@@ -224,7 +218,7 @@ def _openai_scenarios(fake: Any) -> dict[str, Callable[[], object]]:
         fake.enqueue(ToolUseReply("get_weather", {"city": "Paris"}, usage=Usage(input_tokens=300, output_tokens=25)))
         return client.chat.completions.create(
             model=OPENAI_MODEL,
-            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            messages=cast(Any, [{"role": "user", "content": "Weather in Paris?"}]),
             tools=[WEATHER_TOOL_OPENAI],
         )
 

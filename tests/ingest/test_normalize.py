@@ -369,8 +369,13 @@ def _llm_attributes(**extra: Any) -> dict[str, Any]:
 
 def test_instrumentation_span_wrapping_the_clients_own_span_counts_once():
     outer = make_span(
-        {"openinference.span.kind": "LLM", "llm.model_name": HAIKU, "llm.token_count.prompt": 100,
-         "llm.token_count.completion": 10, "llm.provider": "anthropic"},
+        {
+            "openinference.span.kind": "LLM",
+            "llm.model_name": HAIKU,
+            "llm.token_count.prompt": 100,
+            "llm.token_count.completion": 10,
+            "llm.provider": "anthropic",
+        },
         span_id="1111111111111111",
         scope="openinference.instrumentation.anthropic",
     )
@@ -502,14 +507,16 @@ def test_tool_use_decision_is_read_from_genai_output_messages():
 # --- speed ------------------------------------------------------------------------------------
 
 
-def test_normalize_costs_a_few_microseconds_per_span():
+def test_normalize_stays_linear_and_costs_microseconds_per_span():
     template = _llm_attributes(**{"gen_ai.usage.cache_read.input_tokens": 20, "http.url": "x", "a": 1, "b": 2})
+    # Half llm spans, each the parent of the next two: the worst case for duplicate detection.
     spans = [
-        make_span(template if i % 2 else {"http.method": "GET"}, span_id=f"{i:016x}", parent="f" * 16)
+        make_span(template if i % 2 else {"http.method": "GET"}, span_id=f"{i:016x}", parent=f"{i // 3:016x}")
         for i in range(5_000)
     ]
     normalize_spans(spans[:10])  # warm the price caches
     started = time.perf_counter()
     normalize_spans(spans)
     per_span_us = (time.perf_counter() - started) / len(spans) * 1e6
-    assert per_span_us < 40  # generous for slow CI; measured about 5 µs on the dev machine
+    # Measured 4 µs (other) to 23 µs (llm, incl. cost) on a loaded 2-core dev box; a quadratic pass costs ms.
+    assert per_span_us < 150

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 
 import pytest
 from inline_snapshot import snapshot
@@ -26,7 +26,7 @@ async def fetch(url: str) -> str:
 
 
 @looptrace.step("numbers")
-def numbers(n: int) -> Iterator[int]:
+def numbers(n: int) -> Generator[int]:
     for i in range(n):
         with looptrace.tool("square", input=i) as t:
             t.output = i * i

@@ -70,7 +70,10 @@ def test_arguments_win_over_looptrace_variables_which_win_over_otel_ones():
     assert resolve_config(env).traces_endpoint == "https://looptrace.internal/v1/traces"
     assert resolve_config(env, endpoint="http://127.0.0.1:9999").traces_endpoint == "http://127.0.0.1:9999/v1/traces"
     assert resolve_config({}).traces_endpoint == "http://127.0.0.1:4318/v1/traces"
-    assert resolve_config({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:1/custom"}).traces_endpoint == "http://c:1/custom"
+    assert (
+        resolve_config({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:1/custom"}).traces_endpoint
+        == "http://c:1/custom"
+    )
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
     # retention 0: the tests use fixed timestamps from 2023.
-    settings = Settings(data_dir=tmp_path / "data", grpc_port=None, max_request_bytes=1 << 20, retention_sec=0)
+    settings = Settings(data_dir=tmp_path / "data", grpc_port=None, max_request_bytes=4 << 20, retention_sec=0)
     application = create_app(settings)
     async with LifespanManager(application):
         yield application

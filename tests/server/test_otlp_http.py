@@ -54,6 +54,15 @@ async def _stored_spans(app: FastAPI, trace_id: str = TRACE_ID) -> list[str]:
     return sorted(s.span_id for s in runtime.store.get_spans(trace_id))
 
 
+async def _wait_for_trace(client: httpx.AsyncClient, span_count: int) -> httpx.Response:
+    for _ in range(400):
+        got = await client.get(f"/api/v1/traces/{TRACE_ID}")
+        if got.status_code == 200 and len(got.json()["spans"]) == span_count:
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"trace with {span_count} spans never became queryable")
+
+
 async def test_json_export_is_acknowledged_with_an_empty_response_and_stored(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -144,14 +153,14 @@ async def test_gzip_body_is_accepted(client: httpx.AsyncClient, app: FastAPI) ->
 
 async def test_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/v1/traces", content=b"x" * (2 << 20), headers={"content-type": "application/x-protobuf"}
+        "/v1/traces", content=b"x" * (5 << 20), headers={"content-type": "application/x-protobuf"}
     )
     assert response.status_code == 413
 
 
 async def test_gzip_bomb_is_413_without_inflating_it(client: httpx.AsyncClient) -> None:
     bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in about 64 KiB
-    assert len(bomb) < 1 << 20
+    assert len(bomb) < 4 << 20
     response = await client.post(
         "/v1/traces", content=bomb, headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"}
     )
@@ -211,12 +220,7 @@ async def test_a_ten_thousand_deep_parent_chain_is_stored_and_queryable(client: 
     spans = [_span(f"{i + 1:016x}", f"level-{i}", parent=f"{i:016x}" if i else "") for i in range(10_000)]
     response = await client.post("/v1/traces", **_post_json(_request(*spans)))
     assert response.status_code == 200
-    for _ in range(200):
-        got = await client.get(f"/api/v1/traces/{TRACE_ID}")
-        if got.status_code == 200 and len(got.json()["spans"]) == 10_000:
-            break
-        await asyncio.sleep(0.05)
-    body = got.json()
+    body = (await _wait_for_trace(client, 10_000)).json()
     assert body["max_depth"] == 9_999
     assert body["spans"][-1]["depth"] == 9_999
 
@@ -224,10 +228,5 @@ async def test_a_ten_thousand_deep_parent_chain_is_stored_and_queryable(client: 
 async def test_spans_whose_parent_never_arrives_are_shown_as_orphan_roots(client: httpx.AsyncClient) -> None:
     spans = [_span("0000000000000002", "child", parent="00000000000000ff")]
     assert (await client.post("/v1/traces", **_post_json(_request(*spans)))).status_code == 200
-    for _ in range(200):
-        got = await client.get(f"/api/v1/traces/{TRACE_ID}")
-        if got.status_code == 200:
-            break
-        await asyncio.sleep(0.05)
-    span = got.json()["spans"][0]
+    span = (await _wait_for_trace(client, 1)).json()["spans"][0]
     assert (span["name"], span["depth"], span["is_orphan"]) == ("child", 0, True)

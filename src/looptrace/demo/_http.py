@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -58,6 +59,8 @@ class FakeLLMServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], engine: ReplyEngine) -> None:
         super().__init__(address, _Handler)
         self.engine = engine
+        # Error replies carry request ids; a counter keeps them repeatable (next() on a count is atomic).
+        self.request_ids = itertools.count(1)
         # _connections_lock guards _connections: opened on handler threads, closed by stop().
         self._connections_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -142,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay_ms > 0:
             time.sleep(reply.delay_ms / 1000)
         if isinstance(reply, ErrorReply) and reply.mid_stream and request.stream:
-            _, error_body, _ = _error_body(provider, reply.status, reply.message)
+            _, error_body = _error_body(provider, reply.status, reply.message, self._new_request_id())
             self._send_stream(iter([sse_frame(error_body, "error" if provider == "anthropic" else None)]))
             return
         if isinstance(reply, ErrorReply):
@@ -174,13 +177,17 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # trailer fields
         return b"".join(chunks)
 
+    def _new_request_id(self) -> str:
+        return f"req_fake{next(cast(FakeLLMServer, self.server).request_ids):016d}"
+
     def _provider_of_path(self) -> Literal["anthropic", "openai"]:
         return "anthropic" if self.path.startswith("/v1/messages") else "openai"
 
     def _send_error_reply(
         self, provider: Literal["anthropic", "openai"], status: int, message: str | None, retry_after_sec: float = 0
     ) -> None:
-        http_status, body, request_id = _error_body(provider, status, message)
+        request_id = self._new_request_id()
+        http_status, body = _error_body(provider, status, message, request_id)
         headers = {"request-id": request_id, "x-request-id": request_id}
         if status in (429, 529) and retry_after_sec > 0:
             headers["retry-after"] = str(math.ceil(retry_after_sec))
@@ -209,10 +216,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _error_body(
-    provider: Literal["anthropic", "openai"], status: int, message: str | None
-) -> tuple[int, dict[str, Any], str]:
-    """(HTTP status, body, request id) of an error in the provider's shape."""
-    request_id = f"req_fake{time.monotonic_ns():016d}"
+    provider: Literal["anthropic", "openai"], status: int, message: str | None, request_id: str
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) of an error in the provider's shape."""
     if provider == "anthropic":
-        return (*_anthropic_wire.error(status, message, request_id), request_id)
-    return (*_openai_wire.error(status, message), request_id)
+        return _anthropic_wire.error(status, message, request_id)
+    return _openai_wire.error(status, message)

@@ -17,7 +17,8 @@ Endpoints (standard library only, so the SDK-only install can use it in users' t
 
 What each request gets, first match wins:
 
-    1. the next reply queued with `FakeLLM.enqueue` (TextReply, ToolUseReply, ErrorReply);
+    1. the next reply queued with `FakeLLM.enqueue` (TextReply, ToolUseReply, ErrorReply; an
+       ErrorReply with mid_stream=True fails a streaming request inside its event stream);
     2. the `script` responder, when one is set;
     3. `default_responder`: deterministic rules for the seed workflows (agent loop with a
        calculate/search tool, chain-of-thought "Break down this problem", support/sales/general

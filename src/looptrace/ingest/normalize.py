@@ -28,7 +28,8 @@ Input tokens: `input_tokens` always counts every input token, cached or not. Wha
     anthropic (>=2) own spans          gen_ai.usage.input_tokens = usage.input_tokens + cache read + cache write
     openinference-*-anthropic          llm.token_count.prompt    = usage.input_tokens + cache read + cache write
     opentelemetry-*-anthropic          gen_ai.usage.input_tokens = usage.input_tokens + cache read + cache write
-    openai instrumentations (all)      OpenAI's prompt_tokens, which includes cached tokens
+    openai instrumentations (all)      OpenAI's prompt_tokens, which includes cached tokens (openai-v2 2.4b0
+                                       with util-genai 1.1b0 drops cached_tokens: cost is then too high)
     seed article's bare keys           `input_tokens` = Anthropic's usage.input_tokens, which EXCLUDES them:
                                        normalize adds `cache_read_input_tokens` and `cache_creation_input_tokens`
 
@@ -125,28 +126,29 @@ def normalize_span(span: Span) -> None:
             added when a computed cost needs explaining.
     """
     attrs = span.attributes
-    category = _category(span, attrs)
+    found = _collect(attrs)
+    category = _category(span, found)
     span.category = category
 
-    span.provider = _first_str(attrs, semconv.PROVIDER_KEYS)
-    span.request_model = _first_str(attrs, semconv.REQUEST_MODEL_KEYS)
-    span.response_model = _first_str(attrs, semconv.RESPONSE_MODEL_KEYS)
-    span.session_id = _first_str(attrs, semconv.SESSION_ID_KEYS)
-    span.user_id = _first_str(attrs, semconv.USER_ID_KEYS)
-    span.agent_name = _first_str(attrs, semconv.AGENT_NAME_KEYS)
-    span.iteration = _first_int(attrs, semconv.ITERATION_KEYS)
+    span.provider = _str(found[_PROVIDER])
+    span.request_model = _str(found[_REQUEST_MODEL])
+    span.response_model = _str(found[_RESPONSE_MODEL])
+    span.session_id = _str(found[_SESSION_ID])
+    span.user_id = _str(found[_USER_ID])
+    span.agent_name = _str(found[_AGENT_NAME])
+    span.iteration = _int_or_none(found[_ITERATION])
     if span.iteration is None and span.name.startswith(semconv.RAW_ITERATION_SPAN_PREFIX):
         span.iteration = _int_or_none(span.name[len(semconv.RAW_ITERATION_SPAN_PREFIX) :])
 
     if category == "tool":
-        _fill_tool(span, attrs)
+        _fill_tool(span, found)
     elif category == "agent" and span.agent_name is None:
-        span.agent_name = _agent_name(span, attrs)
+        span.agent_name = _agent_name(span, found)
     if category in _PRICED_CATEGORIES:
-        _fill_usage(span, attrs)
+        _fill_usage(span, found)
         if category == "llm":
-            _fill_llm_outcome(span, attrs)
-        _fill_cost(span, attrs)
+            _fill_llm_outcome(span, found)
+        _fill_cost(span, found)
 
 
 def mark_duplicate_llm_calls(spans: Sequence[Span]) -> None:
@@ -225,81 +227,154 @@ def mark_duplicate_llm_calls(spans: Sequence[Span]) -> None:
                 member.is_duplicate_llm = member is not keeper
 
 
+# --- the conventions table, compiled: attribute key → the slots it fills, with its rank --------
+
+_SLOT_KEYS: tuple[tuple[str, ...], ...] = (
+    (semconv.LOOPTRACE_SPAN_CATEGORY,),
+    (semconv.GEN_AI_OPERATION_NAME,),
+    (semconv.OPENINFERENCE_SPAN_KIND,),
+    (semconv.TRACELOOP_SPAN_KIND,),
+    (semconv.LLM_REQUEST_TYPE,),
+    semconv.PROVIDER_KEYS,
+    semconv.REQUEST_MODEL_KEYS,
+    semconv.RESPONSE_MODEL_KEYS,
+    semconv.SESSION_ID_KEYS,
+    semconv.USER_ID_KEYS,
+    semconv.AGENT_NAME_KEYS,
+    semconv.ITERATION_KEYS,
+    semconv.INPUT_TOKENS_KEYS,
+    semconv.OUTPUT_TOKENS_KEYS,
+    semconv.CACHE_READ_KEYS,
+    semconv.CACHE_WRITE_KEYS,
+    semconv.RAW_INPUT_TOKENS_KEYS,
+    semconv.RAW_OUTPUT_TOKENS_KEYS,
+    semconv.RAW_CACHE_READ_KEYS,
+    semconv.RAW_CACHE_WRITE_KEYS,
+    semconv.COST_KEYS,
+    semconv.FINISH_REASON_KEYS,
+    tuple(key for key in semconv.TOOL_NAME_KEYS if key != semconv.RAW_TOOL_NAME),
+    (semconv.RAW_TOOL_NAME,),
+    semconv.TOOL_CALL_ID_KEYS,
+    semconv.LLM_TOOL_CALL_NAME_KEYS,
+    semconv.LLM_TOOL_CALL_ID_KEYS,
+    (semconv.TRACELOOP_ENTITY_NAME,),
+)
+(
+    _CATEGORY,
+    _OPERATION,
+    _OPENINFERENCE_KIND,
+    _TRACELOOP_KIND,
+    _LLM_REQUEST_TYPE,
+    _PROVIDER,
+    _REQUEST_MODEL,
+    _RESPONSE_MODEL,
+    _SESSION_ID,
+    _USER_ID,
+    _AGENT_NAME,
+    _ITERATION,
+    _INPUT_TOKENS,
+    _OUTPUT_TOKENS,
+    _CACHE_READ,
+    _CACHE_WRITE,
+    _RAW_INPUT_TOKENS,
+    _RAW_OUTPUT_TOKENS,
+    _RAW_CACHE_READ,
+    _RAW_CACHE_WRITE,
+    _COST,
+    _FINISH_REASON,
+    _TOOL_NAME,
+    _RAW_TOOL_NAME,
+    _TOOL_CALL_ID,
+    _LLM_TOOL_CALL_NAME,
+    _LLM_TOOL_CALL_ID,
+    _TRACELOOP_ENTITY_NAME,
+) = range(len(_SLOT_KEYS))
+_SLOT_COUNT = len(_SLOT_KEYS)
+_NO_RANK = 1 << 30
+
+
+def _compile_key_slots() -> dict[str, tuple[tuple[int, int], ...]]:
+    table: dict[str, list[tuple[int, int]]] = {}
+    for slot, keys in enumerate(_SLOT_KEYS):
+        for rank, key in enumerate(keys):
+            table.setdefault(key, []).append((slot, rank))
+    return {key: tuple(hits) for key, hits in table.items()}
+
+
+_KEY_SLOTS = _compile_key_slots()
+_CATEGORY_TABLES: tuple[tuple[int, Mapping[str, str]], ...] = (
+    (_OPERATION, semconv.OPERATION_CATEGORY),
+    (_OPENINFERENCE_KIND, semconv.OPENINFERENCE_KIND_CATEGORY),
+    (_TRACELOOP_KIND, semconv.TRACELOOP_KIND_CATEGORY),
+    (_LLM_REQUEST_TYPE, semconv.LLM_REQUEST_TYPE_CATEGORY),
+)
+
+
 # --- category ---------------------------------------------------------------------------------
 
 
-def _category(span: Span, attrs: Mapping[str, Any]) -> Category:
-    value = attrs.get(semconv.LOOPTRACE_SPAN_CATEGORY)
+def _category(span: Span, found: list[Any]) -> Category:
+    value = found[_CATEGORY]
     if isinstance(value, str) and value in _CATEGORIES:
         return cast(Category, value)
-    for key, table in _CATEGORY_TABLES:
-        value = attrs.get(key)
+    for slot, table in _CATEGORY_TABLES:
+        value = found[slot]
         if isinstance(value, str):
-            found = table.get(value) or table.get(value.upper()) or table.get(value.lower())
-            if found is not None:
-                return cast(Category, found)
+            category = table.get(value) or table.get(value.upper()) or table.get(value.lower())
+            if category is not None:
+                return cast(Category, category)
     name = span.name
-    if name.startswith(semconv.RAW_TOOL_SPAN_PREFIX) or semconv.RAW_TOOL_NAME in attrs:
+    if name.startswith(semconv.RAW_TOOL_SPAN_PREFIX) or found[_RAW_TOOL_NAME] is not None:
         return "tool"
     if name.startswith(semconv.RAW_ITERATION_SPAN_PREFIX):
         return "chain"
     if span.parent_span_id is None and semconv.RAW_AGENT_NAME_MARK in name.lower():
         return "agent"
-    has_model = _first_str(attrs, semconv.REQUEST_MODEL_KEYS) or _first_str(attrs, semconv.RESPONSE_MODEL_KEYS)
-    has_tokens = _first_int(attrs, semconv.INPUT_TOKENS_KEYS) is not None or (
-        _first_int(attrs, semconv.OUTPUT_TOKENS_KEYS) is not None
-    )
-    raw_tokens = semconv.RAW_INPUT_TOKENS in attrs and semconv.RAW_OUTPUT_TOKENS in attrs
-    if (has_model and (has_tokens or raw_tokens)) or raw_tokens:
+    if found[_RAW_INPUT_TOKENS] is not None and found[_RAW_OUTPUT_TOKENS] is not None:
+        return "llm"
+    has_model = found[_REQUEST_MODEL] is not None or found[_RESPONSE_MODEL] is not None
+    if has_model and (found[_INPUT_TOKENS] is not None or found[_OUTPUT_TOKENS] is not None):
         return "llm"
     return "other"
-
-
-_CATEGORY_TABLES: tuple[tuple[str, Mapping[str, str]], ...] = (
-    (semconv.GEN_AI_OPERATION_NAME, semconv.OPERATION_CATEGORY),
-    (semconv.OPENINFERENCE_SPAN_KIND, semconv.OPENINFERENCE_KIND_CATEGORY),
-    (semconv.TRACELOOP_SPAN_KIND, semconv.TRACELOOP_KIND_CATEGORY),
-    (semconv.LLM_REQUEST_TYPE, semconv.LLM_REQUEST_TYPE_CATEGORY),
-)
 
 
 # --- per-category fields ----------------------------------------------------------------------
 
 
-def _fill_tool(span: Span, attrs: Mapping[str, Any]) -> None:
-    name = _first_str(attrs, semconv.TOOL_NAME_KEYS)
-    if name is None and attrs.get(semconv.TRACELOOP_SPAN_KIND) == "tool":
-        name = _first_str(attrs, (semconv.TRACELOOP_ENTITY_NAME,))
+def _fill_tool(span: Span, found: list[Any]) -> None:
+    name = _str(found[_TOOL_NAME]) or _str(found[_RAW_TOOL_NAME])
+    if name is None and found[_TRACELOOP_KIND] == "tool":
+        name = _str(found[_TRACELOOP_ENTITY_NAME])
     if name is None:
         for prefix in (semconv.RAW_TOOL_SPAN_PREFIX, semconv.EXECUTE_TOOL_SPAN_PREFIX):
             if span.name.startswith(prefix) and len(span.name) > len(prefix):
                 name = span.name[len(prefix) :]
                 break
     span.tool_name = name
-    span.tool_call_id = _first_str(attrs, semconv.TOOL_CALL_ID_KEYS)
+    span.tool_call_id = _str(found[_TOOL_CALL_ID])
 
 
-def _agent_name(span: Span, attrs: Mapping[str, Any]) -> str:
-    if attrs.get(semconv.TRACELOOP_SPAN_KIND) == "agent":
-        name = _first_str(attrs, (semconv.TRACELOOP_ENTITY_NAME,))
+def _agent_name(span: Span, found: list[Any]) -> str:
+    if found[_TRACELOOP_KIND] == "agent":
+        name = _str(found[_TRACELOOP_ENTITY_NAME])
         if name is not None:
             return name
     return span.name
 
 
-def _fill_usage(span: Span, attrs: Mapping[str, Any]) -> None:
-    input_tokens = _first_int(attrs, semconv.INPUT_TOKENS_KEYS)
-    output_tokens = _first_int(attrs, semconv.OUTPUT_TOKENS_KEYS)
-    cache_read = _first_int(attrs, semconv.CACHE_READ_KEYS)
-    cache_write = _first_int(attrs, semconv.CACHE_WRITE_KEYS)
+def _fill_usage(span: Span, found: list[Any]) -> None:
+    input_tokens = _int_or_none(found[_INPUT_TOKENS])
+    output_tokens = _int_or_none(found[_OUTPUT_TOKENS])
+    cache_read = _int_or_none(found[_CACHE_READ])
+    cache_write = _int_or_none(found[_CACHE_WRITE])
     if input_tokens is None and output_tokens is None:
         # The seed article's bare keys hold Anthropic's own numbers: input excludes the cached tokens.
-        raw_input = _first_int(attrs, semconv.RAW_INPUT_TOKENS_KEYS)
-        output_tokens = _first_int(attrs, semconv.RAW_OUTPUT_TOKENS_KEYS)
+        raw_input = _int_or_none(found[_RAW_INPUT_TOKENS])
+        output_tokens = _int_or_none(found[_RAW_OUTPUT_TOKENS])
         if cache_read is None:
-            cache_read = _first_int(attrs, semconv.RAW_CACHE_READ_KEYS)
+            cache_read = _int_or_none(found[_RAW_CACHE_READ])
         if cache_write is None:
-            cache_write = _first_int(attrs, semconv.RAW_CACHE_WRITE_KEYS)
+            cache_write = _int_or_none(found[_RAW_CACHE_WRITE])
         if raw_input is not None:
             input_tokens = raw_input + (cache_read or 0) + (cache_write or 0)
     elif input_tokens is not None and (cache_read or 0) + (cache_write or 0) > input_tokens:
@@ -311,16 +386,16 @@ def _fill_usage(span: Span, attrs: Mapping[str, Any]) -> None:
     span.cache_write_tokens = cache_write
 
 
-def _fill_llm_outcome(span: Span, attrs: Mapping[str, Any]) -> None:
-    span.finish_reason = _finish_reason(attrs)
-    span.tool_name = _first_str(attrs, semconv.LLM_TOOL_CALL_NAME_KEYS)
-    span.tool_call_id = _first_str(attrs, semconv.LLM_TOOL_CALL_ID_KEYS)
+def _fill_llm_outcome(span: Span, found: list[Any]) -> None:
+    span.finish_reason = _finish_reason(found[_FINISH_REASON])
+    span.tool_name = _str(found[_LLM_TOOL_CALL_NAME])
+    span.tool_call_id = _str(found[_LLM_TOOL_CALL_ID])
     if span.tool_name is None and span.finish_reason == "tool_call":
-        span.tool_name, span.tool_call_id = _tool_call_from_content(span, attrs)
+        span.tool_name, span.tool_call_id = _tool_call_from_content(span, span.attributes)
 
 
-def _fill_cost(span: Span, attrs: Mapping[str, Any]) -> None:
-    reported = _first_float(attrs, semconv.COST_KEYS)
+def _fill_cost(span: Span, found: list[Any]) -> None:
+    reported = _float_or_none(found[_COST])
     if reported is not None:
         span.cost_usd = reported
         span.cost_source = "reported"
@@ -339,14 +414,12 @@ def _fill_cost(span: Span, attrs: Mapping[str, Any]) -> None:
         span.attributes[semconv.LOOPTRACE_COST_NOTE] = price.note
 
 
-def _finish_reason(attrs: Mapping[str, Any]) -> str | None:
-    for key in semconv.FINISH_REASON_KEYS:
-        value = attrs.get(key)
-        if isinstance(value, list | tuple):
-            value = next((item for item in cast(Sequence[object], value) if isinstance(item, str) and item), None)
-        if isinstance(value, str) and value:
-            table = semconv.FINISH_REASON_MAP
-            return table.get(value) or table.get(value.lower()) or value.lower()
+def _finish_reason(value: object) -> str | None:
+    if isinstance(value, list | tuple):
+        value = next((item for item in cast(Sequence[object], value) if isinstance(item, str) and item), None)
+    if isinstance(value, str) and value:
+        table = semconv.FINISH_REASON_MAP
+        return table.get(value) or table.get(value.lower()) or value.lower()
     return None
 
 
@@ -361,13 +434,13 @@ def _tool_call_from_content(span: Span, attrs: Mapping[str, Any]) -> tuple[str |
     for message in messages if isinstance(messages, list) else ():
         for part in _get(message, "parts") or ():
             if _get(part, "type") == "tool_call":
-                return _str_or_none(_get(part, "name")), _str_or_none(_get(part, "id"))
+                return _str(_get(part, "name")), _str(_get(part, "id"))
     for event in span.events:
         if event.name != semconv.GEN_AI_CHOICE_EVENT:
             continue
         body = event.attributes.get(semconv.LOG_EVENT_BODY)
         for call in _get(_get(body, "message"), "tool_calls") or _get(body, "tool_calls") or ():
-            return _str_or_none(_get(_get(call, "function"), "name")), _str_or_none(_get(call, "id"))
+            return _str(_get(_get(call, "function"), "name")), _str(_get(call, "id"))
     return None, None
 
 
@@ -448,36 +521,36 @@ _CONVENTION_TOKEN_KEYS = (*semconv.INPUT_TOKENS_KEYS, *semconv.OUTPUT_TOKENS_KEY
 # --- attribute readers ------------------------------------------------------------------------
 
 
-def _first_str(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = attrs.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _first_int(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None:
-            number = _int_or_none(value)
-            if number is not None:
-                return number
-    return None
-
-
-def _first_float(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        value = attrs.get(key)
-        if isinstance(value, bool) or value is None:
+def _collect(attrs: Mapping[str, Any]) -> list[Any]:
+    """One pass over the attributes: for each slot, the value of its most preferred key present."""
+    found: list[Any] = [None] * _SLOT_COUNT
+    ranks = [_NO_RANK] * _SLOT_COUNT
+    key_slots = _KEY_SLOTS
+    for key, value in attrs.items():
+        hits = key_slots.get(key)
+        if hits is None or value is None or value == "":
             continue
-        if isinstance(value, int | float):
+        for slot, rank in hits:
+            if rank < ranks[slot]:
+                found[slot] = value
+                ranks[slot] = rank
+    return found
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _float_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
             return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                continue
+        except ValueError:
+            return None
     return None
 
 
@@ -495,7 +568,3 @@ def _int_or_none(value: object) -> int | None:
 
 def _get(value: object, key: str) -> Any:
     return cast(Mapping[str, Any], value).get(key) if isinstance(value, Mapping) else None
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

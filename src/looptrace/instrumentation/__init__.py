@@ -1,0 +1,1 @@
+"""Instrumentation of LLM client libraries (one module per client)."""

@@ -13,7 +13,7 @@ minus the time covered by the children on the path, found like this:
        finished last before it (b) is next, and the parent owns [b.end, d.start].
     4. Repeat until no child is left, and the parent owns [parent.start, first.end].
 
-So the path above is root, d, root, b, c, b, root, a, root: segments that tile the root's
+In time order, the path above is root, a, root, b, c, b, root, d, root: segments that tile the root's
 range. Before the walk, each child is clipped to its (already clipped) parent's range,
 since clocks of different hosts disagree, and a child entirely outside its parent's range
 is dropped with its subtree.

@@ -43,6 +43,7 @@ class TraceTree:
     roots: list[int]
     """Positions of the roots: spans without a parent first, then orphans and cycle breaks, each by start."""
     position: dict[SpanId, int]
+    """Position of each span id in `spans`."""
     duplicate_span_ids: list[SpanId] = field(default_factory=list[SpanId])
     """Span ids seen more than once in the input; the first occurrence was kept."""
     cycle_broken_span_ids: list[SpanId] = field(default_factory=list[SpanId])

@@ -3,7 +3,7 @@
 init()
   ├─ resolve_config(arguments, LOOPTRACE_*, OTEL_*)        raises ConfigurationError on bad values
   ├─ TracerProvider: the app's own SDK provider if it set one, else a new global one
-  │    processors: DepthSpanProcessor ─ RollupSpanProcessor ─ [TailSamplingSpanProcessor ─►] export
+  │    processors: RollupSpanProcessor (with DepthGuard) ─ [TailSamplingSpanProcessor ─►] export
   │    export: BatchSpanProcessor(OTLPSpanExporter(<endpoint>/v1/traces))  (never blocks the agent)
   ├─ logging: trace ids on every LogRecord; OTLP log export when export_logs
   ├─ _instrument_clients(config): LLM client instrumentation, when those modules exist
@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 
 from looptrace.sdk import _internal, _state
 from looptrace.sdk._config import AdvancedOptions, Config, RedactOption, TailSampling, resolve_config
-from looptrace.sdk._depth import DepthSpanProcessor
+from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error, logger
 from looptrace.sdk._logging import OTLPLogHandler, install_log_correlation, uninstall_log_correlation
 from looptrace.sdk._rollup import RollupSpanProcessor
@@ -121,8 +121,8 @@ def init(
         _internal.raise_internal_errors = config.advanced.raise_internal_errors
         provider, owns_provider = _provider_for(config, tracer_provider)
         exporting = _exporting_processor(config, span_exporter, batch_export)
-        rollup = RollupSpanProcessor()
-        processors: list[SpanProcessor] = [DepthSpanProcessor(config.max_depth), rollup, exporting]
+        rollup = RollupSpanProcessor(DepthGuard(config.max_depth))
+        processors: list[SpanProcessor] = [rollup, exporting]
         for processor in processors:
             provider.add_span_processor(processor)
         runtime = _state.Runtime(

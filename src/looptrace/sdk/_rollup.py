@@ -3,6 +3,7 @@
     on_start(span)  ─► table[span] = Node(parent)             (local parents only)
     on_end(child)   ─► parent.totals += child's own LLM usage + child's subtree totals
     helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
+    on_start(span deeper than the limit) ─► DepthGuard (event + one warning per trace)
 
 Spans end child-first, so by the time a span ends its node holds every ended descendant. A span
 is an LLM call when it says so (looptrace.span.category=llm, an LLM gen_ai.operation.name,
@@ -13,6 +14,7 @@ the outer one contributes only what the inner one lacked, field by field, so the
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -23,6 +25,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Span as APISpan
 
 from looptrace import semconv
+from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error
 
 __all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
@@ -47,6 +50,15 @@ _CACHE_WRITE_KEYS = (
     semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
     semconv.LLM_USAGE_CACHE_CREATION_INPUT_TOKENS,
     semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE,
+)
+_LLM_HINT_KEYS = frozenset(
+    {
+        semconv.LOOPTRACE_SPAN_CATEGORY,
+        semconv.GEN_AI_OPERATION_NAME,
+        semconv.OPENINFERENCE_SPAN_KIND,
+        *_INPUT_KEYS,
+        *_OUTPUT_KEYS,
+    }
 )
 _COST_KEYS = (semconv.LOOPTRACE_COST_USD, semconv.GEN_AI_USAGE_COST, semconv.LLM_COST_TOTAL)
 _PROVIDER_KEYS = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_SYSTEM, semconv.LLM_PROVIDER, semconv.LLM_SYSTEM)
@@ -98,12 +110,6 @@ class LLMTotals:
         return attributes
 
 
-@dataclass(slots=True)
-class _Node:
-    parent_id: int | None
-    totals: LLMTotals
-
-
 def _first_int(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
     for key in keys:
         value = attributes.get(key)
@@ -129,6 +135,10 @@ def is_llm_span(attributes: Mapping[str, Any]) -> bool:
     Returns:
         True for an LLM call.
     """
+    # One pass over the keys first: most spans are not LLM calls, and every missed lookup in a
+    # span's attribute mapping costs a KeyError inside Mapping.get.
+    if _LLM_HINT_KEYS.isdisjoint(attributes):
+        return False
     category = attributes.get(semconv.LOOPTRACE_SPAN_CATEGORY)
     if category is not None:
         return category == semconv.CATEGORY_LLM
@@ -225,55 +235,72 @@ def compute_cost_or_none(
 class RollupSpanProcessor(SpanProcessor):
     """Accumulates each span's subtree LLM totals while it is open; see the module docstring.
 
-    Thread-safe: spans start and end on any thread. `on_start`/`on_end` never raise.
+    It also computes each span's depth for an optional `DepthGuard` (both need the open spans'
+    parents; one processor costs less per span than two). Thread-safe: spans start and end on
+    any thread. `on_start`/`on_end` never raise. Memory holds one entry per open span, plus one
+    total per open span that has an LLM call below it.
+
+    Args:
+        depth_guard: Told about spans deeper than its limit; None skips the depth check.
     """
 
-    def __init__(self) -> None:
-        # span_id -> _Node for every open span; guarded by _lock.
-        self._nodes: dict[int, _Node] = {}
+    def __init__(self, depth_guard: DepthGuard | None = None) -> None:
+        self._depth_guard = depth_guard
+        self._max_depth = depth_guard.max_depth if depth_guard is not None else None
+        # Both guarded by _lock: (parent span id or None for a local root, depth) of every open
+        # span, and the totals of open spans with at least one ended LLM descendant.
+        self._open: dict[int, tuple[int | None, int]] = {}
+        self._totals: dict[int, LLMTotals] = {}
         self._lock = threading.Lock()
         self._active = True
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Open a node for the span, linked to its parent when the parent is in this process."""
+        """Remember the span's parent (when in this process) and depth."""
         if not self._active:
             return
         parent = span.parent
         parent_id = parent.span_id if parent is not None and not parent.is_remote else None
-        node = _Node(parent_id, LLMTotals())
         with self._lock:
-            self._nodes[span.get_span_context().span_id] = node
+            depth = 1 if parent_id is None else self._open.get(parent_id, (None, 0))[1] + 1
+            self._open[span.get_span_context().span_id] = (parent_id, depth)
+        if self._max_depth is not None and depth > self._max_depth and self._depth_guard is not None:
+            self._depth_guard.on_too_deep(span, depth)
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Fold the ended span's own usage and subtree totals into its parent's node."""
+        """Fold the ended span's own usage and subtree totals into its parent's totals."""
         if not self._active:
             return
         try:
             context = span.context
             if context is None:
                 return
+            span_id = context.span_id
             with self._lock:
-                node = self._nodes.pop(context.span_id, None)
-            if node is None:
-                return
+                parent_id = self._open.pop(span_id, (None, 0))[0]
+                subtree = self._totals.pop(span_id, None)
+            if parent_id is None and self._depth_guard is not None:
+                self._depth_guard.on_local_root_end(context.trace_id)
             own = llm_usage(span.attributes or {})
-            subtree = node.totals
             if own is not None:
-                if subtree.llm_calls:
-                    subtree.fill_from(own)
-                else:
+                if subtree is None:
                     subtree = own
-            if node.parent_id is None or not subtree.llm_calls:
+                else:
+                    subtree.fill_from(own)
+            if parent_id is None or subtree is None:
                 return
             with self._lock:
-                parent = self._nodes.get(node.parent_id)
-                if parent is not None:
-                    parent.totals.add(subtree)
+                if parent_id not in self._open:
+                    return  # the parent already ended (a fire-and-forget child): nothing to add to
+                totals = self._totals.get(parent_id)
+                if totals is None:
+                    self._totals[parent_id] = subtree
+                else:
+                    totals.add(subtree)
         except Exception:
             log_internal_error("looptrace rollup failed on span end")
 
     def totals_for(self, span: APISpan) -> LLMTotals:
-        """A copy of the subtree totals of an open span (zeros when unknown).
+        """A copy of the subtree totals of an open span (zeros when it has no LLM call below it).
 
         Args:
             span: An open span.
@@ -283,14 +310,14 @@ class RollupSpanProcessor(SpanProcessor):
         """
         span_id = span.get_span_context().span_id
         with self._lock:
-            node = self._nodes.get(span_id)
-            if node is None:
-                return LLMTotals()
-            totals = node.totals
-            return LLMTotals(**{f.name: getattr(totals, f.name) for f in fields(totals)})
+            totals = self._totals.get(span_id)
+            return LLMTotals() if totals is None else dataclasses.replace(totals)
 
     def shutdown(self) -> None:
         """Stop accumulating; the provider may live on with other processors."""
         self._active = False
         with self._lock:
-            self._nodes.clear()
+            self._open.clear()
+            self._totals.clear()
+        if self._depth_guard is not None:
+            self._depth_guard.clear()

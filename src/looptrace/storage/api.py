@@ -179,7 +179,7 @@ class TraceReader(Protocol):
         ...
 
     def totals(self, start_ns: int | None, end_ns: int | None) -> Totals:
-        """Totals over spans starting in [start_ns, end_ns)."""
+        """Totals over spans starting in [start_ns, end_ns); `trace_count` counts the traces starting in it."""
         ...
 
     def usage_by_model(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ModelUsage]:
@@ -191,7 +191,7 @@ class TraceReader(Protocol):
         ...
 
     def error_rates(self, start_ns: int | None, end_ns: int | None, bucket_ns: int) -> list[ErrorRate]:
-        """Span and trace error counts per time bucket."""
+        """Span and trace error counts per time bucket (spans by their start, traces by the trace's start)."""
         ...
 
     def services(self) -> list[str]:

@@ -27,10 +27,16 @@ from looptrace.storage.duckdb._schema import check_schema_version, create_schema
 
 _T = TypeVar("_T")
 
+# DuckDB checkpoints (compresses the WAL into the file) when the WAL reaches this size. At the
+# default 16 MiB a checkpoint lands every ~15,000 spans and rewrites the still-open row group
+# (122,880 rows, ~130 MB of spans) each time; 256 MiB writes most row groups once. The cost: up
+# to 256 MiB of WAL to replay after a crash, and as much un-checkpointed data in memory.
+_CHECKPOINT_THRESHOLD = "256MiB"
+
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config={"checkpoint_threshold": _CHECKPOINT_THRESHOLD})
     except duckdb.IOException as exc:
         # DuckDB: 'Could not set lock on file "...": Conflicting lock is held in ... (PID n)'
         if "lock" in str(exc).lower():

@@ -1,0 +1,167 @@
+"""Ingest benchmark: OTLP/HTTP protobuf agent traces into a real `looptrace serve`, fsync on.
+
+Requests are pre-encoded with the real OpenTelemetry SDK and OTLP encoder: agent traces of about
+20 spans (agent root, iterations, LLM calls carrying ~1 KB of prompt/completion text, tool calls).
+For 1, 4 and 8 concurrent sender processes it prints:
+
+    accepted spans/s  — spans in 2xx-acknowledged requests per second of sending
+    stored spans/s    — spans queryable (GET /api/v1/stats/summary) per second since the first send
+    server peak RSS   — VmHWM of the server process after all runs
+
+Run (takes about a minute):
+
+    .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans  # noqa: E402
+from opentelemetry.sdk.resources import Resource  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+
+from support.servers import ServerProcess, free_port  # noqa: E402
+
+_TEXT = "The agent considers which tool to call next given the search results so far. "
+
+
+def make_requests(count: int) -> list[tuple[bytes, int]]:
+    """`count` encoded ExportTraceServiceRequests, one agent trace of ~20 spans each."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "bench-agent"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("bench")
+    requests: list[tuple[bytes, int]] = []
+    for t in range(count):
+        with tracer.start_as_current_span("research_agent") as root:
+            root.set_attribute("gen_ai.operation.name", "invoke_agent")
+            root.set_attribute("gen_ai.agent.name", "research_agent")
+            root.set_attribute("session.id", f"session-{t % 50}")
+            for i in range(4):
+                with tracer.start_as_current_span(f"agent_iteration_{i + 1}") as it:
+                    it.set_attribute("iteration", i + 1)
+                    with tracer.start_as_current_span("chat claude-3-5-haiku-20241022") as llm:
+                        llm.set_attributes(
+                            {
+                                "gen_ai.operation.name": "chat",
+                                "gen_ai.system": "anthropic",
+                                "gen_ai.request.model": "claude-3-5-haiku-20241022",
+                                "gen_ai.usage.input_tokens": 1200 + i,
+                                "gen_ai.usage.output_tokens": 150 + t % 100,
+                                "gen_ai.usage.cache_read.input_tokens": 800,
+                                "gen_ai.response.finish_reasons": ["tool_use"],
+                                "input.value": _TEXT * 9,
+                                "output.value": _TEXT * 4,
+                            }
+                        )
+                    with tracer.start_as_current_span("execute_tool search") as tool:
+                        tool.set_attributes(
+                            {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "search", "input.value": "q"}
+                        )
+                        with tracer.start_as_current_span("http GET"):
+                            pass
+                    with tracer.start_as_current_span("parse_result"):
+                        pass
+            with tracer.start_as_current_span("final_answer"):
+                pass
+        spans = exporter.get_finished_spans()
+        exporter.clear()
+        requests.append((encode_spans(spans).SerializeToString(), len(spans)))
+    provider.shutdown()
+    return requests
+
+
+def _sender(port: int, bodies: list[bytes], out: mp.Queue) -> None:  # type: ignore[type-arg]
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    failures = 0
+    for body in bodies:
+        conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            failures += 1
+    conn.close()
+    out.put(failures)
+
+
+def _stored_spans(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", "/api/v1/stats/summary")
+    import json
+
+    body = json.loads(conn.getresponse().read())
+    conn.close()
+    return int(body["span_count"])
+
+
+def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) -> tuple[float, float, int]:
+    """Send every request from `senders` processes; return (accepted/s, stored/s, failures)."""
+    before = _stored_spans(server.port)
+    total = sum(n for _, n in requests)
+    chunks = [[body for body, _ in requests[i::senders]] for i in range(senders)]
+    out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    procs = [mp.Process(target=_sender, args=(server.port, chunk, out)) for chunk in chunks]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    failures = sum(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    accepted_sec = time.perf_counter() - started
+    while _stored_spans(server.port) < before + total - failures * 20:
+        time.sleep(0.01)
+    stored_sec = time.perf_counter() - started
+    return total / accepted_sec, total / stored_sec, failures
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--traces", type=int, default=2000, help="agent traces per run (default 2000)")
+    parser.add_argument("--senders", default="1,4,8", help="comma-separated sender counts (default 1,4,8)")
+    args = parser.parse_args()
+
+    print(f"encoding {args.traces} agent traces ...", flush=True)
+    requests = make_requests(args.traces)
+    spans = sum(n for _, n in requests)
+    size = sum(len(b) for b, _ in requests)
+    print(f"{len(requests)} requests, {spans} spans, {size / len(requests) / 1024:.1f} KiB/request", flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
+    server = ServerProcess(workdir / "data", free_port(), free_port())
+    started = time.perf_counter()
+    server.start("--no-grpc")
+    print(f"server ready in {time.perf_counter() - started:.2f} s (fsync on)", flush=True)
+    try:
+        print(f"{'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} {'failures':>9}")
+        for senders in (int(s) for s in args.senders.split(",")):
+            accepted, stored, failures = run(server, requests, senders)
+            print(f"{senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {failures:>9}", flush=True)
+        assert server.process is not None
+        print(f"server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

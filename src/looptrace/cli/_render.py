@@ -1,0 +1,491 @@
+"""Text rendering of API results: the trace table, the trace tree with its waterfall, one span.
+
+Pure functions from the client's JSON types to lines of text, so commands, tests and the
+benchmark share them. Widths are computed on plain text and colour is applied after padding,
+so a coloured line and a plain one line up the same.
+
+    render_trace_tree(trace)   header ─ column heads ─ one row per span ─ legend
+    row:  markers  tree+name  category  duration  details  │waterfall│
+          *!»      ├─ name    llm       812ms     model 100→20 tok $0.0004
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from looptrace import semconv
+from looptrace.cli._common import Style, fmt_cost, fmt_count, fmt_duration_ms, fmt_local_time, truncate
+from looptrace.client import LogRecord, Span, SpanDetail, Trace, TraceSummary
+
+# --- the trace table (traces, tail) ---------------------------------------------------------------
+
+_START_W = 19
+_SHORT_ID = 8
+
+
+class TraceTable:
+    """Fixed-width rows for trace summaries, fitted to a terminal width.
+
+    Args:
+        width: the line width to fit.
+        style: colours.
+        full_ids: print 32-character trace ids instead of 8-character prefixes.
+        root_width: the widest root name to make room for (None: as wide as the line allows).
+    """
+
+    _HEADS = ("DURATION", "SPANS", "LLM", "TOKENS", "COST", "ERR")
+    _WIDTHS = (8, 5, 4, 7, 8, 3)
+
+    def __init__(self, width: int, style: Style, *, full_ids: bool = False, root_width: int | None = None) -> None:
+        self._style = style
+        self._id_w = 32 if full_ids else _SHORT_ID
+        fixed = _START_W + 2 + self._id_w + 2 + sum(w + 2 for w in self._WIDTHS)
+        room = max(12, width - fixed)
+        self._root_w = room if root_width is None else max(4, min(room, root_width))
+
+    def header(self) -> str:
+        """The column heads."""
+        cells = [f"{'START':<{_START_W}}", f"{'TRACE':<{self._id_w}}", f"{'ROOT':<{self._root_w}}"]
+        cells += [f"{head:>{w}}" for head, w in zip(self._HEADS, self._WIDTHS, strict=True)]
+        return self._style.bold("  ".join(cells).rstrip())
+
+    def row(self, s: TraceSummary) -> str:
+        """One trace."""
+        style = self._style
+        errors = s["error_count"]
+        values = (
+            fmt_duration_ms(s["duration_ms"]),
+            str(s["span_count"]),
+            str(s["llm_calls"]),
+            fmt_count(s["total_tokens"]),
+            fmt_cost(s["cost_usd"]),
+            str(errors),
+        )
+        cells = [
+            style.dim(fmt_local_time(s["start_unix_nano"])),
+            s["trace_id"][: self._id_w],
+            f"{truncate(s['root_name'], self._root_w):<{self._root_w}}",
+        ]
+        cells += [f"{value:>{w}}" for value, w in zip(values[:-1], self._WIDTHS[:-1], strict=True)]
+        last = f"{values[-1]:>{self._WIDTHS[-1]}}"
+        cells.append(style.red(last) if errors else style.dim(last))
+        line = "  ".join(cells)
+        return line
+
+
+def render_trace_table(summaries: Sequence[TraceSummary], width: int, style: Style, *, full_ids: bool) -> list[str]:
+    """The `looptrace traces` table: a header and one row per trace."""
+    root_w = max((len(s["root_name"]) for s in summaries), default=4)
+    table = TraceTable(width, style, full_ids=full_ids, root_width=max(4, root_w))
+    return [table.header(), *(table.row(s) for s in summaries)]
+
+
+# --- the trace tree (show) ------------------------------------------------------------------------
+
+_CATEGORY_TAGS = {
+    "agent": "agent",
+    "llm": "llm",
+    "tool": "tool",
+    "chain": "chain",
+    "retriever": "retr",
+    "embedding": "embed",
+}
+_CATEGORY_COLORS = {"agent": "34", "llm": "35", "tool": "36", "retriever": "32", "embedding": "32"}
+_MARKS_W = 3
+_CAT_W = 5
+_DUR_W = 8
+_MIN_BAR_W = 10
+_BAR = "█"
+LEGEND = "* critical path   ! error   » bottleneck: the parallel branch its siblings waited for"
+
+
+def render_trace_header(trace: Trace, style: Style) -> list[str]:
+    """The trace's identity and totals, three lines."""
+    summary, totals = trace["summary"], trace["totals"]
+    errors = totals["error_count"]
+    unpriced = totals["unpriced_llm_calls"]
+    cost = fmt_cost(totals["cost_usd"]) if totals["llm_calls"] else "-"
+    if unpriced:
+        cost += f" (+{unpriced} unpriced call{'s' if unpriced != 1 else ''})"
+    error_text = f"{errors} error{'s' if errors != 1 else ''}"
+    return [
+        f"{style.bold(summary['root_name'])}  {summary['trace_id']}  {style.dim(summary['service_name'])}",
+        f"started {fmt_local_time(summary['start_unix_nano'])} · {fmt_duration_ms(totals['duration_ms'])} · "
+        f"{totals['span_count']} spans · {totals['llm_calls']} LLM calls · depth {trace['max_depth']} · "
+        + (style.red(error_text) if errors else error_text),
+        f"tokens {totals['input_tokens']:,} in (cache {totals['cache_read_tokens']:,} read, "
+        f"{totals['cache_write_tokens']:,} write) · {totals['output_tokens']:,} out · cost {cost}",
+    ]
+
+
+def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
+    """Box-drawing guides per row, from the depth-first order and depths alone."""
+    n = len(spans)
+    is_last = [True] * n
+    # Walking backwards, a span is the last of its siblings when no later span at its depth
+    # appears before the tree climbs above it.
+    next_at_depth: dict[int, int] = {}
+    for i in range(n - 1, -1, -1):
+        depth = spans[i]["depth"]
+        is_last[i] = next_at_depth.get(depth, -1) == -1
+        next_at_depth[depth] = i
+        for deeper in [d for d in next_at_depth if d > depth]:
+            del next_at_depth[deeper]
+        # A shallower span resets what "later sibling" means for everything below it.
+    prefixes: list[str] = []
+    open_levels: list[bool] = []  # open_levels[d]: the ancestor at depth d has later siblings
+    for i, span in enumerate(spans):
+        depth = span["depth"]
+        del open_levels[depth:]
+        if depth == 0:
+            prefixes.append("")
+        else:
+            guides = "".join("│  " if is_open else "   " for is_open in open_levels[1:depth])
+            prefixes.append(guides + ("└─ " if is_last[i] else "├─ "))
+        while len(open_levels) < depth:
+            open_levels.append(False)
+        open_levels.append(not is_last[i])
+    return prefixes
+
+
+def _llm_details(span: Span) -> tuple[str, str]:
+    model = span["response_model"] or span["request_model"] or span["provider"] or ""
+    tokens = f"{fmt_count(span['input_tokens'])}→{fmt_count(span['output_tokens'])} tok"
+    return model, f"{tokens} {fmt_cost(span['cost_usd'])}"
+
+
+def _details(span: Span) -> tuple[str, str]:
+    """(left, right) text of the details column."""
+    if span["status"]["code"] == "ERROR" and span["category"] != "llm":
+        return span["status"]["message"] or "error", ""
+    if span["category"] == "llm":
+        return _llm_details(span)
+    rollup = span["rollup"]
+    if span["child_count"] and rollup["llm_calls"]:
+        cost = fmt_cost(rollup["cost_usd"]) if rollup["llm_calls"] > rollup["unpriced_llm_calls"] else "-"
+        return f"Σ {rollup['llm_calls']} llm", f"{fmt_count(rollup['total_tokens'])} tok {cost}"
+    if span["tool_name"] and span["tool_name"] not in span["name"]:
+        return span["tool_name"], ""
+    return "", ""
+
+
+def _fit_details(left: str, right: str, width: int) -> str:
+    if not right:
+        return f"{truncate(left, width):<{width}}"
+    room = width - len(right) - 1
+    if room < 4:
+        return f"{truncate(right, width):>{width}}"
+    return f"{truncate(left, room):<{room}} {right}"
+
+
+def _bar(offset_ms: float, duration_ms: float, total_ms: float, width: int) -> tuple[int, int]:
+    """The [start, end) columns of a span's bar: never empty, never past the edge."""
+    scale = width / total_ms
+    start = min(width - 1, max(0, math.floor(offset_ms * scale)))
+    end = min(width, max(start + 1, math.ceil((offset_ms + duration_ms) * scale - 1e-9)))
+    return start, end
+
+
+class _Layout:
+    """Column widths for one rendering."""
+
+    def __init__(self, width: int, name_needed: int) -> None:
+        self.details = 34 if width >= 120 else (24 if width >= 96 else 0)
+        fixed = _MARKS_W + 1 + 1 + _CAT_W + 1 + _DUR_W + 2 + (self.details + 1 if self.details else 0)
+        rest = width - fixed - 2  # the bar's two borders
+        self.name = min(name_needed, max(16, rest * 45 // 100))
+        self.bar = rest - self.name
+        if self.bar < _MIN_BAR_W:
+            self.bar = 0
+            self.name = max(8, width - fixed + 2)
+
+
+def render_trace_tree(trace: Trace, width: int, style: Style, *, max_depth: int | None = None) -> list[str]:
+    """The whole `looptrace show` output: header, column heads, one row per span, legend.
+
+    Args:
+        trace: `GET /api/v1/traces/{trace_id}`.
+        width: the line width to fit.
+        style: colours.
+        max_depth: leave out spans deeper than this (0 = roots only).
+    """
+    spans = trace["spans"]
+    prefixes = _tree_prefixes(spans)
+    if max_depth is not None:
+        kept = [i for i, span in enumerate(spans) if span["depth"] <= max_depth]
+        rows = [spans[i] for i in kept]
+        prefixes = [prefixes[i] for i in kept]
+    else:
+        rows = list(spans)
+    name_needed = max((len(p) + len(s["name"]) for p, s in zip(prefixes, rows, strict=True)), default=4)
+    layout = _Layout(width, max(4, name_needed))
+    total_ms = trace["totals"]["duration_ms"] or 1e-6
+
+    lines = render_trace_header(trace, style)
+    lines.append("")
+    heads = f"{'':<{_MARKS_W}} {'SPAN':<{layout.name}} {'':<{_CAT_W}} {'DURATION':>{_DUR_W}}  "
+    if layout.details:
+        heads += f"{'DETAILS':<{layout.details}} "
+    if layout.bar:
+        axis_end = fmt_duration_ms(trace["totals"]["duration_ms"])
+        heads += " " + "0" + axis_end.rjust(layout.bar - 1) + " "
+    lines.append(style.dim(heads.rstrip()))
+
+    hidden = 0
+    for prefix, span in zip(prefixes, rows, strict=True):
+        lines.append(_tree_row(span, prefix, layout, total_ms, style))
+        if max_depth is not None and span["depth"] == max_depth and span["child_count"]:
+            hidden += span["rollup"]["span_count"] - 1
+    lines.append("")
+    if hidden:
+        lines.append(style.dim(f"{hidden} deeper spans hidden by --depth {max_depth}"))
+    lines.append(style.dim(LEGEND))
+    return lines
+
+
+def _tree_row(span: Span, prefix: str, layout: _Layout, total_ms: float, style: Style) -> str:
+    is_error = span["status"]["code"] == "ERROR"
+    on_path = span["is_on_critical_path"]
+    marks = ("*" if on_path else " ") + ("!" if is_error else " ") + ("»" if span["is_bottleneck"] else " ")
+    category = span["category"]
+    tag = _CATEGORY_TAGS.get(category, "")
+    name_room = layout.name - len(prefix)
+    if name_room < 6:
+        # Deep trees: keep the last guides and the name readable.
+        keep = max(0, layout.name // 2 - 1)
+        prefix = "…" + prefix[len(prefix) - keep :] if keep else ""
+        name_room = layout.name - len(prefix)
+    name = truncate(span["name"], name_room)
+    name_cell = f"{prefix}{name}" + " " * (name_room - len(name))
+    if is_error:
+        name_cell = style.red(name_cell)
+    elif on_path:
+        name_cell = prefix + style.bold(name) + " " * (name_room - len(name))
+    tag_cell = f"{tag:<{_CAT_W}}"
+    if category in _CATEGORY_COLORS:
+        tag_cell = style.paint(tag_cell, _CATEGORY_COLORS[category])
+    parts = [
+        style.yellow(marks) if on_path and not is_error else (style.red(marks) if is_error else marks),
+        name_cell,
+        tag_cell,
+        f"{fmt_duration_ms(span['duration_ms']):>{_DUR_W}} ",
+    ]
+    if layout.details:
+        left, right = _details(span)
+        cell = _fit_details(left, right, layout.details)
+        parts.append(style.red(cell) if is_error else cell)
+    if layout.bar:
+        start, end = _bar(span["offset_ms"], span["duration_ms"], total_ms, layout.bar)
+        color = "31" if is_error else ("33" if on_path else _CATEGORY_COLORS.get(category, "2"))
+        filled = style.paint(_BAR * (end - start), color)
+        parts.append("│" + " " * start + filled + " " * (layout.bar - end) + "│")
+    return " ".join(parts).rstrip()
+
+
+# --- one span (show --span) -----------------------------------------------------------------------
+
+_MESSAGE_KEYS = (
+    ("system", semconv.GEN_AI_SYSTEM_INSTRUCTIONS),
+    ("input", semconv.GEN_AI_INPUT_MESSAGES),
+    ("output", semconv.GEN_AI_OUTPUT_MESSAGES),
+    ("input", semconv.INPUT_VALUE),
+    ("output", semconv.OUTPUT_VALUE),
+)
+_CONTENT_PREVIEW = 2000
+
+
+def _parse_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _part_text(part: Any) -> str:
+    if not isinstance(part, dict):
+        return str(part)
+    p = cast(dict[str, Any], part)
+    kind = p.get("type", "text")
+    if kind == "text":
+        return str(p.get("content", p.get("text", "")))
+    if kind == "tool_call":
+        arguments = p.get("arguments")
+        args = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+        return f"→ tool call {p.get('name', '?')}({args})"
+    if kind == "tool_call_response":
+        response = p.get("response", p.get("result", ""))
+        return f"← tool result: {response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)}"
+    return json.dumps(p, ensure_ascii=False)
+
+
+def _messages(value: Any) -> list[tuple[str, str]]:
+    """(role, text) pairs from a GenAI messages attribute, an OpenInference value, or plain text."""
+    parsed = _parse_json(value)
+    if isinstance(parsed, list):
+        out: list[tuple[str, str]] = []
+        for item in cast(list[Any], parsed):
+            if isinstance(item, dict):
+                message = cast(dict[str, Any], item)
+                role = str(message.get("role", message.get("type", "")))
+                parts = message.get("parts")
+                if isinstance(parts, list):
+                    text = "\n".join(_part_text(p) for p in cast(list[Any], parts))
+                else:
+                    content = message.get("content", message)
+                    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+                out.append((role, text))
+            else:
+                out.append(("", str(item)))
+        return out
+    if isinstance(parsed, dict):
+        message = cast(dict[str, Any], parsed)
+        if "messages" in message and isinstance(message["messages"], list):
+            return _messages(message["messages"])
+        return [("", json.dumps(message, ensure_ascii=False, indent=2))]
+    return [("", str(parsed))]
+
+
+def _indented(text: str, indent: str, width: int) -> Iterable[str]:
+    if len(text) > _CONTENT_PREVIEW:
+        text = text[:_CONTENT_PREVIEW] + f"… ({len(text) - _CONTENT_PREVIEW} more characters)"
+    for raw in text.splitlines() or [""]:
+        room = max(20, width - len(indent))
+        while len(raw) > room:
+            yield indent + raw[:room]
+            raw = raw[room:]
+        yield indent + raw
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _attribute_groups(attributes: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key in sorted(attributes):
+        namespace = key.split(".", 1)[0] if "." in key else "(no namespace)"
+        groups.setdefault(namespace, []).append((key, attributes[key]))
+    return groups
+
+
+def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style) -> list[str]:
+    """Everything about one span: identity, timing, LLM usage, messages, attributes, events, logs."""
+    status = span["status"]
+    lines = [
+        f"{style.bold(span['name'])}  span {span['span_id']}  trace {span['trace_id']}",
+        f"{span['kind'].lower()} · {span['category']} · {span['service_name']}"
+        + (f" · scope {span['scope']['name']}" if span["scope"]["name"] else ""),
+        f"started {fmt_local_time(span['start_unix_nano'])} (+{fmt_duration_ms(span['offset_ms'])} into the trace)"
+        f" · {fmt_duration_ms(span['duration_ms'])} · depth {span['depth']}"
+        + (f" · parent {span['parent_span_id']}" if span["parent_span_id"] else " · root"),
+    ]
+    status_text = f"status {status['code']}" + (f": {status['message']}" if status["message"] else "")
+    lines.append(style.red(status_text) if status["code"] == "ERROR" else status_text)
+    flags: list[str] = []
+    if span["is_on_critical_path"]:
+        flags.append(f"on the critical path for {fmt_duration_ms(span['critical_path_ms'])}")
+    if span["is_bottleneck"]:
+        flags.append("bottleneck: its siblings waited for it")
+    if span["is_orphan"]:
+        flags.append("orphan: its parent is missing from the trace")
+    if flags:
+        lines.append(style.yellow(" · ".join(flags)))
+
+    if span["category"] == "llm" or span["input_tokens"] is not None:
+        lines += ["", style.bold("LLM call")]
+        model = span["request_model"] or "-"
+        if span["response_model"] and span["response_model"] != span["request_model"]:
+            model += f" (answered by {span['response_model']})"
+        lines.append(f"  provider {span['provider'] or '-'} · model {model} · finish {span['finish_reason'] or '-'}")
+        lines.append(
+            f"  tokens {fmt_int(span['input_tokens'])} in (cache {fmt_int(span['cache_read_tokens'])} read, "
+            f"{fmt_int(span['cache_write_tokens'])} write) · {fmt_int(span['output_tokens'])} out"
+        )
+        lines.append(f"  cost {fmt_cost(span['cost_usd'])} ({span['cost_source'] or 'unknown'})")
+        if span["is_duplicate_llm"]:
+            lines.append(style.dim("  another span describes the same call; rollups count that one"))
+    if span["tool_name"]:
+        lines += ["", style.bold("tool"), f"  {span['tool_name']}" + (f" (call {span['tool_call_id']})" if span["tool_call_id"] else "")]
+
+    rollup = span["rollup"]
+    if span["child_count"]:
+        lines += [
+            "",
+            style.bold("subtree"),
+            f"  {rollup['span_count']} spans · {rollup['llm_calls']} LLM calls · {rollup['total_tokens']:,} tokens "
+            f"({rollup['input_tokens']:,} in, {rollup['output_tokens']:,} out) · cost {fmt_cost(rollup['cost_usd'])}"
+            f" · {rollup['error_count']} errors",
+        ]
+
+    attributes = span["attributes"]
+    messages: list[str] = []
+    for direction, key in _MESSAGE_KEYS:
+        if key in attributes:
+            for role, text in _messages(attributes[key]):
+                label = f"[{direction}{' ' + role if role else ''}]"
+                messages.append(style.bold(f"  {label}"))
+                messages.extend(_indented(text, "    ", width))
+    if messages:
+        lines += ["", style.bold("messages"), *messages]
+
+    if attributes:
+        lines += ["", style.bold("attributes")]
+        lines += _key_values(_attribute_groups(attributes), width, style)
+    if span["resource"]:
+        lines += ["", style.bold("resource")]
+        lines += _key_values({"": sorted(span["resource"].items())}, width, style)
+
+    if span["events"]:
+        lines += ["", style.bold("events")]
+        for event in span["events"]:
+            attrs = " ".join(f"{k}={_value_text(v)}" for k, v in event["attributes"].items())
+            lines.extend(
+                _indented(f"+{fmt_duration_ms(event['offset_ms'])}  {event['name']}  {attrs}".rstrip(), "  ", width)
+            )
+    if span["links"]:
+        lines += ["", style.bold("links")]
+        lines += [f"  trace {link['trace_id']} span {link['span_id']}" for link in span["links"]]
+
+    logs = span.get("logs") or []
+    if logs:
+        lines += ["", style.bold("logs")]
+        lines += [line for record in logs for line in _log_lines(record, width, style)]
+    return lines
+
+
+def fmt_int(n: int | None) -> str:
+    """An exact count with thousands separators ("-" when unknown)."""
+    return "-" if n is None else f"{n:,}"
+
+
+def _key_values(groups: dict[str, list[tuple[str, Any]]], width: int, style: Style) -> list[str]:
+    lines: list[str] = []
+    key_w = min(40, max((len(key) for items in groups.values() for key, _ in items), default=0))
+    for namespace, items in groups.items():
+        indent = "  "
+        if namespace:
+            lines.append(style.dim(f"  {namespace}"))
+            indent = "    "
+        for key, value in items:
+            text = _value_text(value)
+            first, *rest = list(_indented(text, "", max(20, width - len(indent) - key_w - 2))) or [""]
+            lines.append(f"{indent}{key:<{key_w}}  {first}")
+            lines.extend(f"{indent}{'':<{key_w}}  {more}" for more in rest)
+    return lines
+
+
+def _log_lines(record: LogRecord, width: int, style: Style) -> list[str]:
+    offset = record.get("offset_ms")
+    when = f"+{fmt_duration_ms(offset)}" if offset is not None else record.get("time", "")
+    severity = record.get("severity_text") or str(record.get("severity_number", ""))
+    body = _value_text(record.get("body"))
+    line = f"  {when}  {severity:<5}  {body}"
+    number = record.get("severity_number", 0) or 0
+    return [style.red(line) if number >= 17 else line]

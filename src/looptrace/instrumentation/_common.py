@@ -1,0 +1,561 @@
+"""What the Anthropic and OpenAI instrumentations share: the LLM span, stream proxies, patching.
+
+One call of an instrumented method gives one span, `chat {model}` (kind CLIENT):
+
+    wrapper(resource, **kwargs)
+      ├─ LLMSpan.start(spec, kwargs)        None before init(): the call then runs untouched
+      ├─ the original method, with our span current and the client's own span suppressed
+      ├─ it returns a response ─► finish(record)                                     ─┐
+      ├─ it returns a stream   ─► TracedStream / TracedAsyncStream: each event goes to  │
+      │                           the spec's accumulator; the span ends when the stream  ├─ span.end()
+      │                           is exhausted, fails, is closed (or its `with` exits),  │
+      │                           or is garbage-collected (an early `break`)             │
+      └─ it raises             ─► fail(error): status ERROR, exception event, error.type ─┘
+
+Nothing here raises into the caller: our own bookkeeping is wrapped and logged through
+`log_internal_error` (re-raised only under test, when init() asked for it).
+
+Cost is not put on the span: the server prices every LLM span from its provider, model and
+token counts (`cost_source=computed`), and the SDK's rollups price it in-process the same way; a
+`looptrace.cost_usd` set here would be taken by the server as a cost the provider reported.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from looptrace import semconv
+from looptrace.sdk import _state
+from looptrace.sdk._config import Config
+from looptrace.sdk._content import render_content
+from looptrace.sdk._internal import log_internal_error
+
+__all__ = [
+    "CallSpec",
+    "LLMSpan",
+    "Patcher",
+    "ResponseRecord",
+    "StreamAccumulator",
+    "TracedAsyncStream",
+    "TracedStream",
+    "client_spans_suppressed",
+    "wrap_async_method",
+    "wrap_method",
+]
+
+T = TypeVar("T")
+
+_SUPPRESS_CLIENT_SPANS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "looptrace_suppress_client_spans", default=False
+)
+
+
+def client_spans_suppressed() -> bool:
+    """Whether an instrumented call is running in this context, so a client should not trace it again."""
+    return _SUPPRESS_CLIENT_SPANS.get()
+
+
+@dataclass(slots=True)
+class ResponseRecord:
+    """What a response (or a stream's events) says about the call.
+
+    `input_tokens` counts every input token, cached or not; the two cache counts are parts of it.
+    """
+
+    response_id: str | None = None
+    response_model: str | None = None
+    finish_reasons: list[str] = field(default_factory=list[str])
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    output_messages: list[dict[str, Any]] | None = None
+
+
+class StreamAccumulator:
+    """Builds a `ResponseRecord` from a stream's events, one at a time (one per stream, one thread)."""
+
+    complete: bool = False
+    """Whether the provider's last event was seen (a stream closed before it is marked incomplete)."""
+
+    def observe(self, event: Any) -> bool:
+        """Take one event; return True when it is the first that carries content (time to first token)."""
+        raise NotImplementedError
+
+    def record(self) -> ResponseRecord:
+        """What the events seen so far say."""
+        raise NotImplementedError
+
+
+class CallSpec:
+    """One instrumented method's provider-specific parts (subclassed per client)."""
+
+    provider: str = ""
+    suppress_client_spans: bool = False
+
+    def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
+        """The span's start attributes from the call's keyword arguments (model first)."""
+        raise NotImplementedError
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        """What a non-streamed response says; None for a result of another type (e.g. a raw response)."""
+        raise NotImplementedError
+
+    def is_stream(self, result: Any) -> bool:
+        """Whether the method returned a stream of events."""
+        raise NotImplementedError
+
+    def new_accumulator(self, capture: bool) -> StreamAccumulator:
+        """A fresh accumulator for one stream."""
+        raise NotImplementedError
+
+
+class ContentWriter:
+    """Puts captured content into attributes through `render_content` (switch, redaction, truncation)."""
+
+    __slots__ = ("_config", "truncated")
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self.truncated: list[str] = []
+
+    @property
+    def capture(self) -> bool:
+        """Whether content is captured at all."""
+        return self._config.capture_content
+
+    def put(self, attributes: dict[str, AttributeValue], key: str, value: object) -> None:
+        """Render `value` and store it under `key`, unless content capture is off."""
+        rendered = render_content(self._config, value)
+        if rendered is None:
+            return
+        attributes[key] = rendered[0]
+        if rendered[1] and key not in self.truncated:
+            self.truncated.append(key)
+
+
+class LLMSpan:
+    """The span of one LLM call: started by a wrapper, ended exactly once by finish() or fail()."""
+
+    __slots__ = ("_content", "_first_chunk_ns", "_runtime", "_start_ns", "ended", "span")
+
+    def __init__(self, runtime: _state.Runtime, span: Span, start_ns: int, content: ContentWriter) -> None:
+        self._runtime = runtime
+        self.span = span
+        self._start_ns = start_ns
+        self._content = content
+        self._first_chunk_ns: int | None = None
+        self.ended = False
+
+    @classmethod
+    def start(cls, spec: CallSpec, kwargs: Mapping[str, Any]) -> LLMSpan | None:
+        """Start the span of a call, or return None when looptrace is not running (or failed here)."""
+        runtime = _state.current()
+        if runtime is None:
+            return None
+        try:
+            content = ContentWriter(runtime.config)
+            attributes = spec.request_attributes(kwargs, content)
+            model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+            start_ns = _now_ns(runtime)
+            span = runtime.tracer.start_span(
+                f"{semconv.OP_CHAT} {model}" if model else semconv.OP_CHAT,
+                kind=SpanKind.CLIENT,
+                attributes=attributes,
+                start_time=start_ns,
+            )
+            return cls(runtime, span, start_ns, content)
+        except Exception:
+            log_internal_error("looptrace could not start an LLM span")
+            return None
+
+    @property
+    def capture(self) -> bool:
+        """Whether content is captured."""
+        return self._content.capture
+
+    def first_chunk(self) -> None:
+        """Record the time to the first content chunk of a stream (attribute and event)."""
+        if self._first_chunk_ns is not None:
+            return
+        now = self._first_chunk_ns = _now_ns(self._runtime)
+        seconds = (now - self._start_ns) / 1e9
+        self.span.set_attribute(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, seconds)
+        self.span.add_event(
+            semconv.EVENT_FIRST_TOKEN, {semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: seconds}, timestamp=now
+        )
+
+    def finish(self, record: ResponseRecord | None, *, incomplete: bool = False) -> None:
+        """Record the response and end the span (once; later calls do nothing)."""
+        if self.ended:
+            return
+        self.ended = True
+        try:
+            if record is not None:
+                self.span.set_attributes(self._response_attributes(record))
+            if incomplete:
+                self.span.set_attribute(semconv.LOOPTRACE_STREAM_INCOMPLETE, True)
+            if self._content.truncated:
+                self.span.set_attribute(semconv.LOOPTRACE_TRUNCATED, tuple(self._content.truncated))
+        except Exception:
+            log_internal_error("looptrace could not record an LLM response")
+        finally:
+            self.span.end(end_time=self._runtime.now_ns())
+
+    def fail(self, error: BaseException, record: ResponseRecord | None = None) -> None:
+        """Record the error (and what arrived before it) and end the span (once)."""
+        if self.ended:
+            return
+        try:
+            span = self.span
+            span.record_exception(error, timestamp=self._runtime.now_ns(), escaped=True)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            span.set_attribute(semconv.ERROR_TYPE, type(error).__qualname__)
+            status_code = getattr(error, "status_code", None)
+            if isinstance(status_code, int):
+                span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status_code)
+        except Exception:
+            log_internal_error("looptrace could not record an LLM error")
+        self.finish(record)
+
+    def _response_attributes(self, record: ResponseRecord) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {}
+        if record.response_id:
+            attributes[semconv.GEN_AI_RESPONSE_ID] = record.response_id
+        if record.response_model:
+            attributes[semconv.GEN_AI_RESPONSE_MODEL] = record.response_model
+        if record.finish_reasons:
+            attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(record.finish_reasons)
+        for key, count in (
+            (semconv.GEN_AI_USAGE_INPUT_TOKENS, record.input_tokens),
+            (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, record.output_tokens),
+            (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, record.cache_read_tokens),
+            (semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, record.cache_write_tokens),
+        ):
+            if count is not None:
+                attributes[key] = count
+        if record.output_messages is not None:
+            self._content.put(attributes, semconv.GEN_AI_OUTPUT_MESSAGES, record.output_messages)
+        return attributes
+
+
+def _now_ns(runtime: _state.Runtime) -> int:
+    now = runtime.now_ns()
+    return time.time_ns() if now is None else now
+
+
+class _Activation:
+    """Our span current and the client's own span suppressed, for the duration of the original call."""
+
+    __slots__ = ("_context_token", "_suppress_token")
+
+    def __init__(self, call: LLMSpan, suppress: bool) -> None:
+        self._context_token = otel_context.attach(trace.set_span_in_context(call.span))
+        self._suppress_token = _SUPPRESS_CLIENT_SPANS.set(True) if suppress else None
+
+    def close(self) -> None:
+        if self._suppress_token is not None:
+            _SUPPRESS_CLIENT_SPANS.reset(self._suppress_token)
+        otel_context.detach(self._context_token)
+
+
+def _on_result(spec: CallSpec, call: LLMSpan, result: Any) -> Any:
+    try:
+        if spec.is_stream(result):
+            if isinstance(result, AsyncIterator):
+                return TracedAsyncStream(result, call, spec.new_accumulator(call.capture))
+            return TracedStream(result, call, spec.new_accumulator(call.capture))
+        call.finish(spec.response_record(result, call.capture))
+    except Exception:
+        log_internal_error("looptrace could not record an LLM response")
+        call.finish(None)
+    return result
+
+
+def wrap_method(original: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
+    """Wrap a synchronous resource method (e.g. `Messages.create`) so that each call has an LLM span.
+
+    Args:
+        original: The method as the class defines it.
+        spec: The provider's request, response and stream handling.
+
+    Returns:
+        The wrapped method; `__wrapped__` is the original.
+    """
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = LLMSpan.start(spec, kwargs)
+        if call is None:
+            return original(self, *args, **kwargs)
+        activation = _Activation(call, spec.suppress_client_spans)
+        try:
+            result = original(self, *args, **kwargs)
+        except BaseException as error:
+            call.fail(error)
+            raise
+        finally:
+            activation.close()
+        return _on_result(spec, call, result)
+
+    return wrapper
+
+
+def wrap_async_method(original: Callable[..., Awaitable[Any]], spec: CallSpec) -> Callable[..., Awaitable[Any]]:
+    """Wrap an async resource method (e.g. `AsyncMessages.create`); see `wrap_method`.
+
+    Args:
+        original: The coroutine method as the class defines it.
+        spec: The provider's request, response and stream handling.
+
+    Returns:
+        The wrapped coroutine method.
+    """
+
+    @functools.wraps(original)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = LLMSpan.start(spec, kwargs)
+        if call is None:
+            return await original(self, *args, **kwargs)
+        activation = _Activation(call, spec.suppress_client_spans)
+        try:
+            result = await original(self, *args, **kwargs)
+        except BaseException as error:
+            call.fail(error)
+            raise
+        finally:
+            activation.close()
+        return _on_result(spec, call, result)
+
+    return wrapper
+
+
+def traced_request(spec: CallSpec, kwargs: Mapping[str, Any], request: Callable[[], Any]) -> Any:
+    """Run a stream helper's request (`Messages.stream`) in an LLM span and wrap the stream it returns.
+
+    Args:
+        spec: The provider's handling.
+        kwargs: The helper's keyword arguments (the request).
+        request: Makes the request and returns the raw stream.
+
+    Returns:
+        The raw stream, wrapped when looptrace is running.
+    """
+    call = LLMSpan.start(spec, kwargs)
+    if call is None:
+        return request()
+    activation = _Activation(call, spec.suppress_client_spans)
+    try:
+        result = request()
+    except BaseException as error:
+        call.fail(error)
+        raise
+    finally:
+        activation.close()
+    return _on_result(spec, call, result)
+
+
+async def traced_async_request(spec: CallSpec, kwargs: Mapping[str, Any], request: Awaitable[Any]) -> Any:
+    """The async twin of `traced_request`: `request` is the awaitable that opens the stream.
+
+    Args:
+        spec: The provider's handling.
+        kwargs: The helper's keyword arguments (the request).
+        request: Awaiting it makes the request and returns the raw stream.
+
+    Returns:
+        The raw stream, wrapped when looptrace is running.
+    """
+    call = LLMSpan.start(spec, kwargs)
+    if call is None:
+        return await request
+    activation = _Activation(call, spec.suppress_client_spans)
+    try:
+        result = await request
+    except BaseException as error:
+        call.fail(error)
+        raise
+    finally:
+        activation.close()
+    return _on_result(spec, call, result)
+
+
+class _StreamBase:
+    """State shared by the sync and async stream proxies; everything else is delegated to the stream."""
+
+    def __init__(self, stream: Any, call: LLMSpan, accumulator: StreamAccumulator) -> None:
+        self._stream = stream
+        self._call = call
+        self._accumulator = accumulator
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names the proxy lacks; guard against a half-built proxy (no `_stream` yet).
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            raise AttributeError(name)
+        return getattr(stream, name)
+
+    def _observe(self, event: Any) -> None:
+        try:
+            if self._accumulator.observe(event):
+                self._call.first_chunk()
+        except Exception:
+            log_internal_error("looptrace could not read a stream event")
+
+    def _record(self) -> ResponseRecord | None:
+        try:
+            return self._accumulator.record()
+        except Exception:
+            log_internal_error("looptrace could not summarize a stream")
+            return None
+
+    def _finish(self) -> None:
+        if not self._call.ended:
+            self._call.finish(self._record(), incomplete=not self._accumulator.complete)
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._call.ended:
+            self._call.fail(error, self._record())
+
+    def __del__(self) -> None:
+        # A stream dropped before its end (a `break` without close()): end the span now.
+        try:
+            call = self.__dict__.get("_call")
+            if call is not None and not call.ended:
+                self._finish()
+        except Exception:  # pragma: no cover  # nothing may escape __del__, even at interpreter exit
+            pass
+
+
+class TracedStream(_StreamBase, Generic[T]):
+    """A client's stream, observed: iterate, close or use as a context manager exactly like the original."""
+
+    _events: Iterator[T] | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._events is None:
+            self._events = iter(self._stream)
+        try:
+            event = next(self._events)
+        except StopIteration:
+            self._finish()
+            raise
+        except BaseException as error:
+            self._fail(error)
+            raise
+        self._observe(event)
+        return event
+
+    def __enter__(self) -> TracedStream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying stream and end the span."""
+        try:
+            self._stream.close()
+        finally:
+            self._finish()
+
+
+class TracedAsyncStream(_StreamBase, Generic[T]):
+    """A client's async stream, observed; see `TracedStream`."""
+
+    _events: AsyncIterator[T] | None = None
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._events is None:
+            self._events = self._stream.__aiter__()
+        try:
+            event = await self._events.__anext__()
+        except StopAsyncIteration:
+            self._finish()
+            raise
+        except BaseException as error:
+            self._fail(error)
+            raise
+        self._observe(event)
+        return event
+
+    async def __aenter__(self) -> TracedAsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the underlying stream and end the span."""
+        try:
+            await self._stream.close()
+        finally:
+            self._finish()
+
+
+class Patcher:
+    """Replaces class attributes and puts the originals back. Not thread-safe: call from one thread."""
+
+    def __init__(self) -> None:
+        self._originals: list[tuple[type, str, Any]] = []
+
+    @property
+    def is_patched(self) -> bool:
+        """Whether anything is patched."""
+        return bool(self._originals)
+
+    def patch(self, owner: type, name: str, make: Callable[[Any], Any]) -> None:
+        """Set `owner.name` to `make(original)`; a missing attribute is skipped (another client version).
+
+        Args:
+            owner: The class.
+            name: The attribute defined on it.
+            make: Builds the replacement from the original.
+        """
+        original = owner.__dict__.get(name)
+        if original is None:
+            return
+        setattr(owner, name, make(original))
+        self._originals.append((owner, name, original))
+
+    def restore(self) -> None:
+        """Put every original back, newest first."""
+        while self._originals:
+            owner, name, original = self._originals.pop()
+            setattr(owner, name, original)
+
+
+# --- helpers for the provider modules ---------------------------------------------------------
+
+
+def get_field(value: Any, name: str) -> Any:
+    """A field of a mapping or an object (SDK models and plain dicts both appear in requests)."""
+    if isinstance(value, Mapping):
+        return value.get(name)  # pyright: ignore[reportUnknownMemberType]  # any mapping
+    return getattr(value, name, None)
+
+
+def int_or_none(value: Any) -> int | None:
+    """`value` when it is an int (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def number_or_none(value: Any) -> float | int | None:
+    """`value` when it is an int or float (not a bool), else None."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

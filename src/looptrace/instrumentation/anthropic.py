@@ -1,0 +1,335 @@
+"""Instrumentation of the `anthropic` client: one `chat {model}` span per Messages call.
+
+Patched (class attributes, so every client, existing or future, is covered):
+
+    Messages.create / AsyncMessages.create      plain and stream=True
+    Messages.stream / AsyncMessages.stream      the stream helper (a context manager)
+    BaseClient._tracer                          anthropic>=2 traces its own calls whenever a tracer
+                                                provider exists; while our span is current it sees
+                                                no tracer, so one call gives one LLM span
+
+Anthropic's `usage.input_tokens` EXCLUDES the tokens read from and written to the prompt cache;
+`gen_ai.usage.input_tokens` here counts every input token (input + cache read + cache write), as
+the GenAI conventions do, and the two cache counts are recorded as parts of it.
+
+    import looptrace.instrumentation.anthropic as lt_anthropic
+    lt_anthropic.instrument()     # init() does this; idempotent
+    lt_anthropic.uninstrument()
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from looptrace import semconv
+from looptrace.instrumentation._common import (
+    CallSpec,
+    ContentWriter,
+    Patcher,
+    ResponseRecord,
+    StreamAccumulator,
+    client_spans_suppressed,
+    get_field,
+    int_or_none,
+    number_or_none,
+    traced_async_request,
+    traced_request,
+    wrap_async_method,
+    wrap_method,
+)
+from looptrace.sdk._internal import log_internal_error, logger
+
+__all__ = ["instrument", "is_instrumented", "uninstrument"]
+
+PROVIDER = "anthropic"
+
+_patcher = Patcher()
+_lock = threading.Lock()
+
+
+def instrument() -> bool:
+    """Patch the anthropic client; a no-op when it is not installed or already patched.
+
+    Returns:
+        True when the client is instrumented after the call.
+    """
+    with _lock:
+        if _patcher.is_patched:
+            return True
+        try:
+            from anthropic._base_client import BaseClient
+            from anthropic.resources.messages import AsyncMessages, Messages
+        except ImportError:
+            logger.debug("anthropic is not installed; not instrumenting it")
+            return False
+        try:
+            spec = _MessagesSpec()
+            _patcher.patch(Messages, "create", lambda original: wrap_method(original, spec))
+            _patcher.patch(AsyncMessages, "create", lambda original: wrap_async_method(original, spec))
+            _patcher.patch(Messages, "stream", lambda original: _wrap_stream_helper(original, spec))
+            _patcher.patch(AsyncMessages, "stream", lambda original: _wrap_async_stream_helper(original, spec))
+            _patcher.patch(BaseClient, "_tracer", _suppressible_tracer)
+        except Exception:
+            _patcher.restore()
+            log_internal_error("looptrace could not instrument anthropic")
+            return False
+        return True
+
+
+def uninstrument() -> None:
+    """Put the anthropic client back as it was. Safe to call when not instrumented."""
+    with _lock:
+        _patcher.restore()
+
+
+def is_instrumented() -> bool:
+    """Whether `instrument()` is in effect."""
+    return _patcher.is_patched
+
+
+def _suppressible_tracer(original: Any) -> Any:
+    if not isinstance(original, property) or original.fget is None:
+        return original
+    fget = original.fget
+
+    def _tracer(self: Any) -> Any:
+        # The client skips its own span when it has no tracer: ours describes the call already.
+        return None if client_spans_suppressed() else fget(self)
+
+    return property(_tracer, original.fset, original.fdel, original.__doc__)
+
+
+def _wrap_stream_helper(original: Callable[..., Any], spec: _MessagesSpec) -> Callable[..., Any]:
+    def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        manager = original(self, *args, **kwargs)
+        try:
+            # The manager makes the request on __enter__ through this private callable: trace that request.
+            request = manager._MessageStreamManager__api_request
+            request_kwargs = {**kwargs, "stream": True}
+            manager._MessageStreamManager__api_request = lambda: traced_request(spec, request_kwargs, request)
+        except Exception:
+            log_internal_error("looptrace could not instrument Messages.stream")
+        return manager
+
+    stream.__wrapped__ = original  # pyright: ignore[reportFunctionMemberAccess]  # as functools.wraps would
+    stream.__doc__ = original.__doc__
+    return stream
+
+
+def _wrap_async_stream_helper(original: Callable[..., Any], spec: _MessagesSpec) -> Callable[..., Any]:
+    def stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        manager = original(self, *args, **kwargs)
+        try:
+            request: Awaitable[Any] = manager._AsyncMessageStreamManager__api_request
+            manager._AsyncMessageStreamManager__api_request = traced_async_request(
+                spec, {**kwargs, "stream": True}, request
+            )
+        except Exception:
+            log_internal_error("looptrace could not instrument AsyncMessages.stream")
+        return manager
+
+    stream.__wrapped__ = original  # pyright: ignore[reportFunctionMemberAccess]  # as functools.wraps would
+    stream.__doc__ = original.__doc__
+    return stream
+
+
+class _MessagesSpec(CallSpec):
+    provider = PROVIDER
+    suppress_client_spans = True
+
+    def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
+            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
+        }
+        model = kwargs.get("model")
+        if isinstance(model, str):
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+        for key, name in (
+            (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
+            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+        ):
+            value = number_or_none(kwargs.get(name))
+            if value is not None:
+                attributes[key] = value
+        stop = kwargs.get("stop_sequences")
+        if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):  # pyright: ignore[reportUnknownVariableType]
+            attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)  # pyright: ignore[reportUnknownArgumentType]
+        if kwargs.get("stream") is True:
+            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        if content.capture:
+            system = kwargs.get("system")
+            if isinstance(system, str):
+                content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, [{"type": "text", "content": system}])
+            elif isinstance(system, list | tuple):
+                parts = [_part(block) for block in system]  # pyright: ignore[reportUnknownVariableType]
+                content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, parts)
+            messages = kwargs.get("messages")
+            if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
+                content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_message(m) for m in messages])  # pyright: ignore[reportUnknownVariableType]
+            tools = kwargs.get("tools")
+            if isinstance(tools, list | tuple) and tools:
+                content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])  # pyright: ignore[reportUnknownVariableType]
+        return attributes
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        if get_field(response, "type") != "message":
+            return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
+        record = ResponseRecord(
+            response_id=get_field(response, "id"),
+            response_model=get_field(response, "model"),
+        )
+        stop_reason = get_field(response, "stop_reason")
+        if isinstance(stop_reason, str):
+            record.finish_reasons.append(stop_reason)
+        _set_usage(record, get_field(response, "usage"))
+        if capture:
+            blocks = get_field(response, "content") or []
+            record.output_messages = [
+                {"role": "assistant", "parts": [_part(block) for block in blocks], "finish_reason": stop_reason}
+            ]
+        return record
+
+    def is_stream(self, result: Any) -> bool:
+        # Stream / AsyncStream of raw events; a Message is neither.
+        return hasattr(result, "__next__") or hasattr(result, "__anext__")
+
+    def new_accumulator(self, capture: bool) -> StreamAccumulator:
+        return _MessageAccumulator(capture)
+
+
+class _MessageAccumulator(StreamAccumulator):
+    """Rebuilds a Message from raw stream events: message_start, content_block_*, message_delta, message_stop."""
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._record = ResponseRecord()
+        self._usage: dict[str, int] = {}
+        self._blocks: dict[int, dict[str, Any]] = {}
+        self._json: dict[int, list[str]] = {}
+        self._stop_reason: str | None = None
+        self._seen_content = False
+
+    def observe(self, event: Any) -> bool:
+        kind = getattr(event, "type", None)
+        if kind == "content_block_delta":
+            if self._capture:
+                self._add_delta(event.index, event.delta)
+            first = not self._seen_content
+            self._seen_content = True
+            return first
+        if kind == "message_start":
+            message = event.message
+            self._record.response_id = message.id
+            self._record.response_model = message.model
+            self._merge_usage(message.usage)
+        elif kind == "content_block_start" and self._capture:
+            self._blocks[event.index] = _part(event.content_block)
+        elif kind == "message_delta":
+            stop_reason = getattr(event.delta, "stop_reason", None)
+            if isinstance(stop_reason, str):
+                self._stop_reason = stop_reason
+            self._merge_usage(event.usage)
+        elif kind == "message_stop":
+            self.complete = True
+        return False
+
+    def _merge_usage(self, usage: Any) -> None:
+        # message_delta carries cumulative counts: a later non-null value replaces an earlier one.
+        for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+            value = int_or_none(getattr(usage, name, None))
+            if value is not None:
+                self._usage[name] = value
+
+    def _add_delta(self, index: int, delta: Any) -> None:
+        block = self._blocks.setdefault(index, {"type": "text", "content": ""})
+        delta_type = getattr(delta, "type", None)
+        if delta_type == "text_delta":
+            block["content"] = str(block.get("content") or "") + delta.text
+        elif delta_type == "input_json_delta":
+            self._json.setdefault(index, []).append(delta.partial_json)
+        elif delta_type == "thinking_delta":
+            block["content"] = str(block.get("content") or "") + delta.thinking
+
+    def record(self) -> ResponseRecord:
+        record = self._record
+        record.finish_reasons = [self._stop_reason] if self._stop_reason else []
+        _set_usage(record, self._usage)
+        if self._capture:
+            for index, chunks in self._json.items():
+                text = "".join(chunks)
+                try:
+                    self._blocks[index]["arguments"] = json.loads(text) if text else {}
+                except ValueError:
+                    self._blocks[index]["arguments"] = text
+            parts = [self._blocks[index] for index in sorted(self._blocks)]
+            record.output_messages = [{"role": "assistant", "parts": parts, "finish_reason": self._stop_reason}]
+        return record
+
+
+def _set_usage(record: ResponseRecord, usage: Any) -> None:
+    if usage is None:
+        return
+    uncached = int_or_none(get_field(usage, "input_tokens"))
+    cache_read = int_or_none(get_field(usage, "cache_read_input_tokens"))
+    cache_write = int_or_none(get_field(usage, "cache_creation_input_tokens"))
+    record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
+    record.cache_read_tokens = cache_read
+    record.cache_write_tokens = cache_write
+    if uncached is not None:
+        # Anthropic's input_tokens leaves the cached tokens out; the GenAI count includes them.
+        record.input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
+
+
+# --- content: Anthropic blocks onto GenAI message parts ---------------------------------------
+
+
+def _message(message: Any) -> dict[str, Any]:
+    role = get_field(message, "role")
+    body = get_field(message, "content")
+    if isinstance(body, str):
+        parts: list[dict[str, Any]] = [{"type": "text", "content": body}]
+    elif isinstance(body, list | tuple):
+        parts = [_part(block) for block in body]  # pyright: ignore[reportUnknownVariableType]
+    else:
+        parts = []
+    return {"role": role, "parts": parts}
+
+
+def _part(block: Any) -> dict[str, Any]:
+    kind = get_field(block, "type")
+    if kind == "text":
+        return {"type": "text", "content": get_field(block, "text")}
+    if kind in ("tool_use", "server_tool_use"):
+        return {
+            "type": "tool_call",
+            "id": get_field(block, "id"),
+            "name": get_field(block, "name"),
+            "arguments": get_field(block, "input"),
+        }
+    if kind == "tool_result":
+        result = get_field(block, "content")
+        if isinstance(result, list | tuple):
+            result = [_part(item) for item in result]  # pyright: ignore[reportUnknownVariableType]
+        return {"type": "tool_call_response", "id": get_field(block, "tool_use_id"), "response": result}
+    if kind == "thinking":
+        return {"type": "reasoning", "content": get_field(block, "thinking")}
+    return {"type": kind if isinstance(kind, str) else "unknown"}
+
+
+def _tool_definition(tool: Any) -> dict[str, Any]:
+    definition: dict[str, Any] = {"type": "function", "name": get_field(tool, "name")}
+    description = get_field(tool, "description")
+    if description is not None:
+        definition["description"] = description
+    schema = get_field(tool, "input_schema")
+    if schema is not None:
+        definition["parameters"] = schema
+    return definition

@@ -1,0 +1,43 @@
+// Pure chart maths for the dashboard: series grouping, scales, SVG path strings. No DOM access.
+
+/** Group stats rows by `key` into series of {x: ms since epoch, y} sorted by x. */
+export function seriesBy(rows, key, value) {
+  const series = new Map();
+  for (const row of rows) {
+    const name = String(row[key] ?? "unknown");
+    if (!series.has(name)) series.set(name, []);
+    series.get(name).push({ x: Date.parse(row.bucket_start), y: Number(value(row)) || 0 });
+  }
+  for (const points of series.values()) points.sort((a, b) => a.x - b.x);
+  return series;
+}
+
+/** A linear map from [d0, d1] to [r0, r1]; a zero-width domain maps to the range's middle. */
+export function linearScale(d0, d1, r0, r1) {
+  if (d1 === d0) return () => (r0 + r1) / 2;
+  return (v) => r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
+}
+
+/** Domain of x and y across every series; y always includes 0. */
+export function extent(seriesMap) {
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = 0;
+  for (const points of seriesMap.values()) {
+    for (const p of points) {
+      if (p.x < x0) x0 = p.x;
+      if (p.x > x1) x1 = p.x;
+      if (p.y > y1) y1 = p.y;
+    }
+  }
+  if (!Number.isFinite(x0)) return { x0: 0, x1: 1, y0: 0, y1: 1 };
+  return { x0, x1, y0: 0, y1: y1 || 1 };
+}
+
+/** An SVG path "M x y L x y ..." through the points, rounded to 0.1 px. */
+export function linePath(points, sx, sy) {
+  return points.map((p, i) => `${i ? "L" : "M"}${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}`).join(" ");
+}
+
+/** A fixed, colour-blind-friendly palette, cycled by series index. */
+export const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];

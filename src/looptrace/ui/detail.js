@@ -1,0 +1,162 @@
+// The span detail panel: chat messages, tokens and cost, tool input/output, attributes,
+// events, exceptions, logs and (behind a button) the raw JSON.
+import { h, clear } from "./dom.js";
+import { formatCost, formatCount, formatDuration, formatTime, formatValue } from "./format.js";
+import { extractChat, extractExceptions, groupAttributes, parseJson } from "./messages.js";
+import { firstAttribute } from "./agent.js";
+
+const RAW_JSON_GATE_BYTES = 200_000;
+const TOOL_INPUT_KEYS = ["tool_input", "gen_ai.tool.call.arguments", "input.value", "tool.parameters"];
+const TOOL_OUTPUT_KEYS = ["tool_output", "tool_result", "gen_ai.tool.call.result", "output.value"];
+
+function section(title, ...children) {
+  return h("section", { class: "detail-section" }, h("h3", null, title), ...children);
+}
+
+function pre(value) {
+  const parsed = parseJson(value);
+  const textValue = parsed !== undefined && typeof parsed === "object" ? JSON.stringify(parsed, null, 2) : formatValue(value);
+  return h("pre", { class: "value" }, textValue);
+}
+
+function kvTable(pairs) {
+  return h("table", { class: "kv" }, h("tbody", null, pairs.map(([k, v]) => h("tr", null, h("th", null, k), h("td", null, formatValue(v))))));
+}
+
+function renderMessage(message) {
+  const parts = message.parts.map((part) => {
+    if (part.kind === "tool_call") {
+      return h(
+        "div",
+        { class: "tool-call" },
+        h("div", { class: "tool-call-head" }, h("span", { class: "tool-num" }, `#${part.number}`), ` tool call `, h("strong", null, part.name || "?"), part.id ? h("span", { class: "muted" }, ` (${part.id})`) : null),
+        pre(part.arguments),
+      );
+    }
+    if (part.kind === "tool_result") {
+      return h(
+        "div",
+        { class: "tool-result" },
+        h("div", { class: "tool-call-head" }, h("span", { class: "tool-num" }, part.number ? `#${part.number}` : "#?"), " tool result", part.id ? h("span", { class: "muted" }, ` (${part.id})`) : null),
+        pre(part.content),
+      );
+    }
+    return h("div", { class: "msg-text" }, part.text);
+  });
+  return h(
+    "div",
+    { class: `msg role-${/^[a-z_]+$/.test(message.role) ? message.role : "unknown"} side-${message.side}` },
+    h("div", { class: "msg-role" }, message.role, message.finishReason ? h("span", { class: "finish" }, ` · finish: ${message.finishReason}`) : null),
+    ...parts,
+  );
+}
+
+function llmSection(span) {
+  const tokens = h(
+    "div",
+    { class: "tokens" },
+    `${formatCount(span.input_tokens ?? 0)} in / ${formatCount(span.output_tokens ?? 0)} out`,
+    ` · cache read ${formatCount(span.cache_read_tokens ?? 0)} · cache write ${formatCount(span.cache_write_tokens ?? 0)}`,
+  );
+  const cost = h("div", { class: "cost" }, `cost ${formatCost(span.cost_usd)}`, h("span", { class: "muted" }, ` (${span.cost_source || "unknown"})`));
+  const model = [span.provider, span.request_model, span.response_model && span.response_model !== span.request_model ? `→ ${span.response_model}` : null].filter(Boolean).join(" ");
+  const chat = extractChat(span);
+  return section(
+    "LLM call",
+    h("div", { class: "llm-meta" }, model || "unknown model", span.finish_reason ? h("span", { class: "finish" }, ` · finish: ${span.finish_reason}`) : null),
+    tokens,
+    cost,
+    chat.length ? h("div", { class: "chat" }, chat.map(renderMessage)) : h("p", { class: "muted" }, "No message content recorded on this span."),
+  );
+}
+
+function toolSection(span) {
+  const attrs = span.attributes || {};
+  const input = firstAttribute(attrs, TOOL_INPUT_KEYS);
+  const output = firstAttribute(attrs, TOOL_OUTPUT_KEYS);
+  return section(
+    `Tool: ${span.tool_name || span.name}`,
+    h("h4", null, "Input"),
+    input != null ? pre(input) : h("p", { class: "muted" }, "none recorded"),
+    h("h4", null, "Output"),
+    output != null ? pre(output) : h("p", { class: "muted" }, "none recorded"),
+  );
+}
+
+/**
+ * Fill `container` with the detail of one span.
+ *
+ * @param {HTMLElement} container
+ * @param {object} span a span of GET /api/v1/traces/{id}
+ * @param {Array<object>} logs log records of that span
+ */
+export function renderSpanDetail(container, span, logs) {
+  clear(container);
+  const isError = span.status?.code === "ERROR";
+  container.append(
+    h("h2", { class: "detail-title" }, span.name),
+    h(
+      "div",
+      { class: "detail-summary" },
+      h("span", { class: `chip cat-${span.category}` }, span.category),
+      ` ${formatDuration(span.duration_ms)} at +${formatDuration(span.offset_ms)}`,
+      isError ? h("span", { class: "err-badge" }, ` error${span.status.message ? `: ${span.status.message}` : ""}`) : null,
+      span.is_on_critical_path ? h("span", { class: "chip crit-chip" }, "critical path") : null,
+      span.is_bottleneck ? h("span", { class: "chip bneck-chip" }, "bottleneck") : null,
+    ),
+    h("div", { class: "muted ids" }, `span ${span.span_id} · ${span.service_name || ""} · ${formatTime(span.start_time)}`),
+  );
+  if (span.category === "llm") container.appendChild(llmSection(span));
+  if (span.category === "tool") container.appendChild(toolSection(span));
+  if (span.child_count && span.rollup) {
+    const r = span.rollup;
+    container.appendChild(
+      section(
+        "Subtree",
+        kvTable([
+          ["spans", r.span_count],
+          ["errors", r.error_count],
+          ["LLM calls", r.llm_calls],
+          ["tokens in / out", `${r.input_tokens} / ${r.output_tokens}`],
+          ["cache read / write", `${r.cache_read_tokens} / ${r.cache_write_tokens}`],
+          ["cost", formatCost(r.cost_usd) + (r.unpriced_llm_calls ? ` (+${r.unpriced_llm_calls} unpriced calls)` : "")],
+        ]),
+      ),
+    );
+  }
+  const exceptions = extractExceptions(span);
+  if (exceptions.length) {
+    container.appendChild(
+      section("Exceptions", exceptions.map((e) => h("div", { class: "exception" }, h("strong", null, e.type), ": ", e.message, e.stacktrace ? h("pre", { class: "value" }, e.stacktrace) : null))),
+    );
+  }
+  const events = (span.events || []).filter((e) => e.name !== "exception");
+  if (events.length) {
+    container.appendChild(
+      section("Events", events.map((e) => h("div", { class: "event" }, h("strong", null, e.name), ` +${formatDuration(e.offset_ms)}`, Object.keys(e.attributes || {}).length ? kvTable(Object.entries(e.attributes)) : null))),
+    );
+  }
+  if (logs.length) {
+    container.appendChild(
+      section("Logs", logs.map((l) => h("div", { class: "log" }, h("span", { class: "muted" }, `${formatTime(l.time)} ${l.severity_text || ""} ${l.event_name || ""}`), pre(l.body)))),
+    );
+  }
+  const groups = groupAttributes(span);
+  for (const [name, pairs] of Object.entries(groups)) {
+    if (pairs.length) container.appendChild(section(`Attributes: ${name}`, kvTable(pairs)));
+  }
+  const rawHolder = h("div");
+  const raw = JSON.stringify(span, null, 2);
+  const button = h("button", { type: "button", class: "raw-json" }, `Show raw JSON (${formatCount(raw.length)} bytes)`);
+  button.addEventListener("click", () => {
+    // Huge prompts make a multi-MB <pre>; past the gate show the start and offer the whole as a download.
+    const shown = raw.length > RAW_JSON_GATE_BYTES ? `${raw.slice(0, RAW_JSON_GATE_BYTES)}\n… (truncated)` : raw;
+    clear(rawHolder).appendChild(h("pre", { class: "value raw" }, shown));
+    const url = URL.createObjectURL(new Blob([raw], { type: "application/json" }));
+    const link = h("a", { download: `span-${span.span_id}.json` }, "Download JSON");
+    link.href = url; // a blob: URL we made ourselves, not data
+    rawHolder.appendChild(link);
+    button.remove();
+  });
+  container.append(section("Raw", button, rawHolder));
+}

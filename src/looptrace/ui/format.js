@@ -1,0 +1,91 @@
+// Pure formatting helpers: numbers, durations, money, tokens, rollups. No DOM access.
+
+/** Milliseconds as a short human duration: 850µs, 12.3ms, 4.21s, 3m 05s. */
+export function formatDuration(ms) {
+  if (ms == null || !Number.isFinite(ms)) return "–";
+  if (ms < 0) return "-" + formatDuration(-ms);
+  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  if (ms < 10) return `${ms.toFixed(2)}ms`;
+  if (ms < 1000) return `${ms.toFixed(1)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
+  const min = Math.floor(ms / 60_000);
+  const sec = Math.floor((ms % 60_000) / 1000);
+  if (min < 60) return `${min}m ${String(sec).padStart(2, "0")}s`;
+  return `${Math.floor(min / 60)}h ${String(min % 60).padStart(2, "0")}m`;
+}
+
+/** US dollars; tiny amounts keep significant digits, null means unknown (never a made-up 0). */
+export function formatCost(usd) {
+  if (usd == null || !Number.isFinite(usd)) return "–";
+  if (usd === 0) return "$0";
+  if (usd < 0.0001) return `$${usd.toPrecision(2)}`;
+  if (usd < 1) return `$${usd.toFixed(4)}`;
+  return `$${usd.toFixed(2)}`;
+}
+
+/** Token counts: 950, 12.3k, 4.5M. */
+export function formatTokens(n) {
+  if (n == null || !Number.isFinite(n)) return "–";
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** Integers with thousands separators. */
+export function formatCount(n) {
+  if (n == null || !Number.isFinite(n)) return "–";
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** One short line summing up a subtree rollup, e.g. "12 spans · 3 LLM · 4.5k tok · $0.0123". */
+export function formatRollup(rollup) {
+  if (!rollup) return "";
+  const parts = [`${formatCount(rollup.span_count)} spans`];
+  if (rollup.llm_calls) parts.push(`${formatCount(rollup.llm_calls)} LLM`);
+  const tokens = rollup.total_tokens ?? (rollup.input_tokens || 0) + (rollup.output_tokens || 0);
+  if (tokens) parts.push(`${formatTokens(tokens)} tok`);
+  if (rollup.cost_usd) parts.push(formatCost(rollup.cost_usd));
+  if (rollup.error_count) parts.push(`${formatCount(rollup.error_count)} err`);
+  return parts.join(" · ");
+}
+
+/** The model, tokens and cost of one LLM span, e.g. "gpt-4o · 120→35 tok · $0.0004". */
+export function formatLlmBadge(span) {
+  const parts = [];
+  const model = span.response_model || span.request_model;
+  if (model) parts.push(model);
+  if (span.input_tokens != null || span.output_tokens != null) {
+    parts.push(`${formatTokens(span.input_tokens ?? 0)}→${formatTokens(span.output_tokens ?? 0)} tok`);
+  }
+  if (span.cost_usd != null) parts.push(formatCost(span.cost_usd));
+  return parts.join(" · ");
+}
+
+/** An ISO time as local "YYYY-MM-DD HH:MM:SS". */
+export function formatTime(iso) {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const pad = (v) => String(v).padStart(2, "0");
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+  );
+}
+
+/** A display string for any attribute value (objects as compact JSON). */
+export function formatValue(value) {
+  if (value == null) return "null";
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Only http(s) URLs may become links; anything else (javascript:, data:) stays text. */
+export function safeHref(url) {
+  if (typeof url !== "string") return null;
+  return /^https?:\/\//i.test(url.trim()) ? url.trim() : null;
+}

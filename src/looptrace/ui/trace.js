@@ -1,0 +1,158 @@
+// The trace page: header totals, waterfall / agent view tabs, span detail; ?span= deep links.
+import { getJson } from "./api.js";
+import { h, clear } from "./dom.js";
+import { formatCost, formatCount, formatDuration, formatTime } from "./format.js";
+import { buildTree, searchPositions, stepMatch } from "./tree.js";
+import { createWaterfall } from "./waterfall.js";
+import { renderSpanDetail } from "./detail.js";
+import { renderAgentView } from "./agentview.js";
+
+const DEEP_WARNING = 10;
+
+function stat(label, value, cls) {
+  return h("div", { class: `stat${cls ? ` ${cls}` : ""}` }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value));
+}
+
+function header(trace) {
+  const t = trace.totals;
+  const s = trace.summary;
+  return h(
+    "div",
+    { class: "trace-header" },
+    h("h1", null, s.root_name || "(no root span)"),
+    h("div", { class: "muted" }, `trace ${s.trace_id} · ${s.service_name || ""} · ${formatTime(s.start_time)}`, s.session_id ? [" · session ", h("a", { href: `#/sessions/${encodeURIComponent(s.session_id)}` }, s.session_id)] : null),
+    h(
+      "div",
+      { class: "stats", id: "trace-stats" },
+      stat("Duration", formatDuration(t.duration_ms)),
+      stat("Spans", formatCount(t.span_count)),
+      stat("LLM calls", formatCount(t.llm_calls)),
+      stat("Tokens in / out", `${formatCount(t.input_tokens)} / ${formatCount(t.output_tokens)}`),
+      stat("Cache read / write", `${formatCount(t.cache_read_tokens)} / ${formatCount(t.cache_write_tokens)}`),
+      stat("Cost", formatCost(t.cost_usd) + (t.unpriced_llm_calls ? ` (+${t.unpriced_llm_calls} unpriced)` : "")),
+      stat("Errors", formatCount(t.error_count), t.error_count ? "bad" : null),
+      stat("Max depth", trace.max_depth > DEEP_WARNING ? `${trace.max_depth} ⚠ deep` : String(trace.max_depth), trace.max_depth > DEEP_WARNING ? "warn" : null),
+    ),
+  );
+}
+
+/** Render trace `traceId` into `root`; `params` may carry span=SPAN_ID. Returns {update, dispose}. */
+export function renderTracePage(root, traceId, params) {
+  let disposed = false;
+  let waterfall = null;
+  let tree = null;
+  let trace = null;
+  let logsBySpan = new Map();
+  const page = h("div", { class: "trace-page" }, h("p", { class: "muted" }, "Loading trace…"));
+  root.appendChild(page);
+
+  const detail = h("aside", { class: "detail", id: "detail" }, h("p", { class: "muted" }, "Select a span to see its detail."));
+  const openSpan = (pos) => {
+    const span = tree.spans[tree.order[pos]];
+    renderSpanDetail(detail, span, logsBySpan.get(span.span_id) || []);
+    const hash = `#/traces/${encodeURIComponent(traceId)}?span=${encodeURIComponent(span.span_id)}`;
+    // replaceState: a deep link to the selected span, without a hashchange re-route.
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  };
+  const openSpanId = (spanId) => {
+    const pos = tree.posOf.get(spanId);
+    if (pos === undefined) return;
+    showTab("waterfall");
+    waterfall.select(pos, { open: true });
+  };
+
+  let showTab = () => {};
+
+  getJson(`/api/v1/traces/${encodeURIComponent(traceId)}`)
+    .then((body) => {
+      if (disposed) return;
+      trace = body;
+      tree = buildTree(trace.spans);
+      for (const log of trace.logs || []) {
+        if (!log.span_id) continue;
+        if (!logsBySpan.has(log.span_id)) logsBySpan.set(log.span_id, []);
+        logsBySpan.get(log.span_id).push(log);
+      }
+      const tabs = h("div", { class: "tabs", role: "tablist" });
+      const panes = {};
+      const tabButtons = {};
+      for (const [key, label] of [["waterfall", "Waterfall"], ["agent", "Agent view"]]) {
+        tabButtons[key] = h("button", { type: "button", role: "tab", class: "tab", dataset: { tab: key } }, label);
+        tabButtons[key].addEventListener("click", () => showTab(key));
+        tabs.appendChild(tabButtons[key]);
+        panes[key] = h("div", { class: "pane", dataset: { pane: key } });
+      }
+      let agentRendered = false;
+      showTab = (key) => {
+        for (const k of Object.keys(panes)) {
+          panes[k].hidden = k !== key;
+          tabButtons[k].classList.toggle("active", k === key);
+        }
+        if (key === "agent" && !agentRendered) {
+          agentRendered = true;
+          renderAgentView(panes.agent, tree, openSpanId);
+        }
+      };
+
+      const search = h("input", { type: "search", id: "span-search", placeholder: "Search spans (Enter / Shift+Enter)", autocomplete: "off" });
+      const counter = h("span", { class: "muted", id: "search-count" });
+      const toolbar = h(
+        "div",
+        { class: "wf-toolbar" },
+        h("button", { type: "button", id: "expand-all", on: { click: () => waterfall.expandAll() } }, "Expand all"),
+        h("button", { type: "button", id: "collapse-all", on: { click: () => waterfall.collapseAll() } }, "Collapse all"),
+        h("button", { type: "button", id: "zoom-reset", on: { click: () => waterfall.zoom(tree.t0, tree.t1) } }, "Reset zoom"),
+        search,
+        counter,
+        h("span", { class: "legend" }, h("span", { class: "legend-crit" }, "critical path"), " ", h("span", { class: "wf-bneck" }, "⏱"), " bottleneck"),
+      );
+      const wfHolder = h("div", { class: "wf-holder" });
+      panes.waterfall.append(toolbar, wfHolder);
+      clear(page).append(header(trace), tabs, h("div", { class: "trace-body" }, h("div", { class: "trace-main" }, panes.waterfall, panes.agent), detail));
+      showTab("waterfall");
+      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, criticalPath: trace.critical_path });
+
+      let matches = new Int32Array(0);
+      const step = (dir) => {
+        if (!matches.length) return;
+        const next = stepMatch(matches, waterfall.selected, dir);
+        waterfall.setMatches(matches, next);
+        waterfall.select(next, { open: true });
+        counter.textContent = `${Array.prototype.indexOf.call(matches, next) + 1} / ${matches.length}`;
+      };
+      search.addEventListener("input", () => {
+        matches = searchPositions(tree, search.value);
+        waterfall.setMatches(matches, -1);
+        counter.textContent = search.value ? `${matches.length} matches` : "";
+      });
+      search.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter") return;
+        ev.preventDefault();
+        step(ev.shiftKey ? -1 : 1);
+      });
+      update(params);
+    })
+    .catch((err) => {
+      if (!disposed) clear(page).appendChild(h("p", { class: "error" }, `Could not load trace ${traceId}: ${err.message}`));
+    });
+
+  function update(next) {
+    if (!tree) return;
+    const spanId = next.get("span");
+    const pos = spanId ? tree.posOf.get(spanId) : undefined;
+    if (pos !== undefined) {
+      showTab("waterfall");
+      waterfall.select(pos, { open: true });
+    } else if (spanId) {
+      detail.replaceChildren(h("p", { class: "error" }, `Span ${spanId} is not in this trace.`));
+    }
+  }
+
+  return {
+    update,
+    dispose() {
+      disposed = true;
+      waterfall?.dispose();
+    },
+  };
+}

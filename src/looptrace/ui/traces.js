@@ -1,0 +1,166 @@
+// The trace list: filters, sortable columns, cursor paging and live prepending of new traces.
+import { getJson } from "./api.js";
+import { h, clear } from "./dom.js";
+import { formatCost, formatCount, formatDuration, formatTime, formatTokens } from "./format.js";
+
+const FILTERS = [
+  ["service", "Service", "text"],
+  ["name", "Root name", "text"],
+  ["status", "Status", "select"],
+  ["min_duration_ms", "Min duration (ms)", "number"],
+  ["min_cost", "Min cost ($)", "number"],
+  ["model", "Model", "text"],
+  ["tool", "Tool", "text"],
+  ["session", "Session", "text"],
+  ["attr", "Attribute (key=value)", "text"],
+  ["q", "Text", "text"],
+  ["start", "From (e.g. now-1h)", "text"],
+  ["end", "To", "text"],
+];
+
+const COLUMNS = [
+  { label: "Start", sort: "start", cell: (t) => formatTime(t.start_time) },
+  { label: "Trace", cell: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)") },
+  { label: "Service", cell: (t) => t.service_name || "" },
+  { label: "Duration", sort: "duration", num: true, cell: (t) => formatDuration(t.duration_ms) },
+  { label: "Spans", sort: "spans", num: true, cell: (t) => formatCount(t.span_count) },
+  { label: "Errors", sort: "errors", num: true, cell: (t) => (t.error_count ? h("span", { class: "err-badge" }, formatCount(t.error_count)) : "0") },
+  { label: "LLM calls", sort: "llm_calls", num: true, cell: (t) => formatCount(t.llm_calls) },
+  { label: "Tokens", sort: "tokens", num: true, cell: (t) => formatTokens(t.total_tokens) },
+  { label: "Cost", sort: "cost", num: true, cell: (t) => formatCost(t.cost_usd) },
+  { label: "Models", cell: (t) => (t.models || []).join(", ") },
+];
+
+const POLL_MS = 2000;
+
+/** Render the list into `root` for the filters in `params`; returns {dispose}. */
+export function renderTraceList(root, params) {
+  const sort = params.get("sort") || "start";
+  const order = params.get("order") || "desc";
+  const shown = new Set();
+  let newestNs = null;
+  let cursor = null;
+  let disposed = false;
+
+  const form = h("form", { class: "filters", id: "trace-filters" });
+  for (const [key, label, type] of FILTERS) {
+    let input;
+    if (type === "select") {
+      input = h("select", { name: key }, h("option", { value: "" }, "any"), h("option", { value: "ok" }, "ok"), h("option", { value: "error" }, "error"));
+      input.value = params.get(key) || "";
+    } else {
+      input = h("input", { name: key, type, step: type === "number" ? "any" : null, min: type === "number" ? "0" : null });
+      input.value = params.get(key) || "";
+    }
+    form.appendChild(h("label", null, h("span", null, label), input));
+  }
+  form.appendChild(h("div", { class: "filter-actions" }, h("button", { type: "submit" }, "Apply"), h("button", { type: "button", on: { click: () => (location.hash = "#/traces") } }, "Reset")));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const next = new URLSearchParams();
+    for (const [key, value] of new FormData(form)) if (String(value).trim()) next.set(key, String(value).trim());
+    next.set("sort", sort);
+    next.set("order", order);
+    location.hash = `#/traces?${next}`;
+  });
+  // Status changes apply at once: it is the filter people flip most.
+  form.elements.namedItem("status").addEventListener("change", () => form.requestSubmit());
+
+  const headRow = h("tr");
+  for (const col of COLUMNS) {
+    const th = h("th", { class: col.num ? "num" : null }, col.label);
+    if (col.sort) {
+      th.classList.add("sortable");
+      th.dataset.sort = col.sort;
+      if (col.sort === sort) th.append(order === "desc" ? " ▼" : " ▲");
+      th.addEventListener("click", () => {
+        const next = new URLSearchParams(params);
+        next.set("sort", col.sort);
+        next.set("order", col.sort === sort && order === "desc" ? "asc" : "desc");
+        next.delete("cursor");
+        location.hash = `#/traces?${next}`;
+      });
+    }
+    headRow.appendChild(th);
+  }
+  const tbody = h("tbody", { id: "trace-rows" });
+  const status = h("p", { class: "muted", id: "list-status" });
+  const more = h("button", { id: "load-more", type: "button", hidden: true }, "Load more");
+  root.append(h("h1", null, "Traces"), form, h("table", { class: "traces" }, h("thead", null, headRow), tbody), status, more);
+
+  const apiParams = (extra) => {
+    const p = new URLSearchParams();
+    for (const [key, value] of params) if (key !== "cursor") p.append(key, value);
+    p.set("sort", sort);
+    p.set("order", order);
+    for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+    return p;
+  };
+
+  const rowFor = (t) => {
+    const tr = h("tr", { class: t.error_count ? "trace-row has-error" : "trace-row", dataset: { traceId: t.trace_id } });
+    for (const col of COLUMNS) tr.appendChild(h("td", { class: col.num ? "num" : null }, col.cell(t)));
+    return tr;
+  };
+
+  const remember = (t) => {
+    shown.add(t.trace_id);
+    const ns = BigInt(t.start_unix_nano);
+    if (newestNs === null || ns > newestNs) newestNs = ns;
+  };
+
+  const loadPage = async () => {
+    more.disabled = true;
+    try {
+      const body = await getJson("/api/v1/traces", apiParams(cursor ? { cursor } : {}));
+      if (disposed) return;
+      for (const t of body.traces) {
+        if (shown.has(t.trace_id)) continue;
+        remember(t);
+        tbody.appendChild(rowFor(t));
+      }
+      cursor = body.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = shown.size ? `${shown.size} traces shown` : "No traces match these filters.";
+    } catch (err) {
+      status.textContent = `Could not load traces: ${err.message}`;
+      status.className = "error";
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener("click", loadPage);
+
+  // New traces appear on top while the list shows newest first.
+  const poll = async () => {
+    if (disposed || sort !== "start" || order !== "desc" || newestNs === null) return;
+    try {
+      const since = `${newestNs / 1_000_000_000n}.${String(newestNs % 1_000_000_000n).padStart(9, "0")}`;
+      const body = await getJson("/api/v1/traces", apiParams({ start: since, limit: "100" }));
+      if (disposed) return;
+      const fresh = body.traces.filter((t) => !shown.has(t.trace_id));
+      for (const t of fresh.reverse()) {
+        remember(t);
+        const tr = rowFor(t);
+        tr.classList.add("fresh");
+        tbody.insertBefore(tr, tbody.firstChild);
+      }
+      if (fresh.length) status.textContent = `${shown.size} traces shown`;
+    } catch {
+      /* the next poll retries */
+    }
+  };
+  const timer = setInterval(poll, POLL_MS);
+  loadPage().then(() => {
+    // An empty list still wants live traces: poll from "now" on.
+    if (newestNs === null && !disposed) newestNs = BigInt(Date.now() - 60_000) * 1_000_000n;
+  });
+
+  return {
+    dispose() {
+      disposed = true;
+      clearInterval(timer);
+      clear(root);
+    },
+  };
+}
