@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing as mp
+import os
 import shutil
 import sys
 import tempfile
@@ -126,6 +127,13 @@ def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) 
     return total / accepted_sec, total / stored_sec, failures
 
 
+def cpu_sec(pid: int) -> float:
+    """User + system CPU seconds a process has used (load-independent cost measure)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -140,11 +148,13 @@ def main() -> None:
     parser.add_argument("--senders", default="1,4,8", help="comma-separated sender counts (default 1,4,8)")
     args = parser.parse_args()
 
-    print(f"encoding {args.traces} agent traces ...", flush=True)
-    requests = make_requests(args.traces)
-    spans = sum(n for _, n in requests)
-    size = sum(len(b) for b, _ in requests)
-    print(f"{len(requests)} requests, {spans} spans, {size / len(requests) / 1024:.1f} KiB/request", flush=True)
+    sender_counts = [int(s) for s in args.senders.split(",")]
+    print(f"encoding {args.traces} agent traces per run ...", flush=True)
+    # Fresh traces for every run: the store ignores spans it already holds.
+    runs = [make_requests(args.traces) for _ in sender_counts]
+    spans = sum(n for _, n in runs[0])
+    size = sum(len(b) for b, _ in runs[0])
+    print(f"{len(runs[0])} requests, {spans} spans, {size / len(runs[0]) / 1024:.1f} KiB/request", flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
     server = ServerProcess(workdir / "data", free_port(), free_port())
@@ -152,11 +162,16 @@ def main() -> None:
     server.start("--no-grpc")
     print(f"server ready in {time.perf_counter() - started:.2f} s (fsync on)", flush=True)
     try:
-        print(f"{'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} {'failures':>9}")
-        for senders in (int(s) for s in args.senders.split(",")):
-            accepted, stored, failures = run(server, requests, senders)
-            print(f"{senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {failures:>9}", flush=True)
         assert server.process is not None
+        pid = server.process.pid
+        print(
+            f"{'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} {'server CPU µs/span':>19} {'failures':>9}"
+        )
+        for senders, requests in zip(sender_counts, runs, strict=True):
+            cpu_before = cpu_sec(pid)
+            accepted, stored, failures = run(server, requests, senders)
+            cpu_us = (cpu_sec(pid) - cpu_before) / sum(n for _, n in requests) * 1e6
+            print(f"{senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {cpu_us:>19.1f} {failures:>9}", flush=True)
         print(f"server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from looptrace.server import api, otlp_http
+from looptrace.server import api, jaeger, otlp_http, ui
 from looptrace.server.otlp_grpc import OTLPGrpcReceiver
 from looptrace.server.runtime import Runtime
 from looptrace.server.settings import Settings
@@ -64,7 +64,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             await asyncio.to_thread(opened.close)
             _log.info("looptrace stopped; every acknowledged span is stored")
 
-    app = FastAPI(
+    app = otlp_http.OTLPApp(
         title="looptrace",
         summary="Tracing for LLM agents: OTLP in, normalized LLM spans, query API out.",
         version="0.1.0",
@@ -73,4 +73,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.grpc_port = None
     app.include_router(otlp_http.router)
     app.include_router(api.router)
+    app.include_router(jaeger.router)
+    app.include_router(ui.router)  # last, so API routes win
     return app

@@ -5,15 +5,21 @@ some spans were refused), 400 with a google.rpc.Status naming what was wrong, 41
 size limit (checked on the decompressed size too), 415 for an unknown Content-Type or
 Content-Encoding, 429/503 with Retry-After under back-pressure or shutdown. Every reply body
 uses the request's encoding.
+
+The receiver is plain ASGI (`OTLPApp.__call__` routes these two paths before the FastAPI
+stack): the framework's middleware and routing cost more per request than decoding 20 spans.
+The FastAPI routes below exist for the OpenAPI document and call the same `export`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from looptrace.ingest.accept import BadEncodingError, RequestTooLargeError, Signal, accept, gunzip_bounded
 from looptrace.ingest.log import LogClosedError, LogFullError
@@ -23,41 +29,48 @@ from looptrace.server.runtime import Runtime
 
 _log = logging.getLogger(__name__)
 
-_CONTENT_TYPES: dict[str, Literal["protobuf", "json"]] = {
+Encoding = Literal["protobuf", "json"]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_CONTENT_TYPES: dict[str, Encoding] = {
     "application/x-protobuf": "protobuf",
     "application/protobuf": "protobuf",
     "application/json": "json",
 }
-_MEDIA_TYPES = {"protobuf": "application/x-protobuf", "json": "application/json"}
+_MEDIA_TYPES: dict[Encoding, str] = {"protobuf": "application/x-protobuf", "json": "application/json"}
+_PATHS: dict[str, Signal] = {"/v1/traces": "traces", "/v1/logs": "logs"}
 _RETRY_AFTER_SEC = "1"
 
-router = APIRouter(include_in_schema=True, tags=["OTLP"])
+
+@dataclass(slots=True)
+class Reply:
+    """An HTTP reply: status, media type, body and extra headers."""
+
+    status: int
+    media_type: str
+    body: bytes
+    headers: dict[str, str]
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON, optional gzip)")
-async def export_traces(request: Request) -> Response:
-    """Receive an ExportTraceServiceRequest."""
-    return await _export(request, "traces")
+async def export(runtime: Runtime, signal: Signal, headers: dict[str, str], body_chunks: AsyncIterator[bytes]) -> Reply:
+    """Handle one OTLP/HTTP export: check, read (bounded), decode, append to the log, reply.
 
-
-@router.post("/v1/logs", summary="OTLP/HTTP log export (protobuf or JSON, optional gzip)")
-async def export_logs(request: Request) -> Response:
-    """Receive an ExportLogsServiceRequest."""
-    return await _export(request, "logs")
-
-
-async def _export(request: Request, signal: Signal) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    Args:
+        runtime: the server's runtime (ingest log, limits).
+        signal: "traces" or "logs".
+        headers: request headers, names in lowercase.
+        body_chunks: the request body as it arrives.
+    """
     limit = runtime.settings.max_request_bytes
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
     encoding = _CONTENT_TYPES.get(media_type)
     if encoding is None:
-        return Response(
-            f"unsupported Content-Type {media_type or '(none)'!r}: send application/x-protobuf or application/json",
-            status_code=415,
-            media_type="text/plain",
-        )
-    declared = request.headers.get("content-length")
+        shown = media_type or "(none)"
+        message = f"unsupported Content-Type {shown!r}: send application/x-protobuf or application/json"
+        return Reply(415, "text/plain", message.encode(), {})
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return _error(
             413,
@@ -67,22 +80,19 @@ async def _export(request: Request, signal: Signal) -> Response:
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks:
         size += len(chunk)
         if size > limit:
             return _error(413, replies.INVALID_ARGUMENT, f"body is larger than the limit of {limit} bytes", encoding)
         chunks.append(chunk)
     body = b"".join(chunks)
-    content_encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    content_encoding = headers.get("content-encoding", "identity").strip().lower()
     try:
         if content_encoding == "gzip":
             body = gunzip_bounded(body, limit)
         elif content_encoding not in ("identity", ""):
-            return Response(
-                f"unsupported Content-Encoding {content_encoding!r}: send gzip or nothing",
-                status_code=415,
-                media_type="text/plain",
-            )
+            message = f"unsupported Content-Encoding {content_encoding!r}: send gzip or nothing"
+            return Reply(415, "text/plain", message.encode(), {})
         acceptance = accept(runtime.log, signal, encoding, body)
         await asyncio.wrap_future(acceptance.durable)
     except RequestTooLargeError as exc:
@@ -97,12 +107,63 @@ async def _export(request: Request, signal: Signal) -> Response:
         _log.error("ingest log write failed: %s", exc)
         return _error(503, replies.UNAVAILABLE, f"could not write the ingest log: {exc}", encoding, retry_after=True)
     payload = replies.encode_message(replies.export_response(signal, acceptance.rejected, acceptance.message), encoding)
-    return Response(payload, status_code=200, media_type=_MEDIA_TYPES[encoding])
+    return Reply(200, _MEDIA_TYPES[encoding], payload, {})
 
 
-def _error(
-    http_status: int, rpc_code: int, message: str, encoding: Literal["protobuf", "json"], *, retry_after: bool = False
-) -> Response:
-    headers = {"Retry-After": _RETRY_AFTER_SEC} if retry_after else None
+def _error(http_status: int, rpc_code: int, message: str, encoding: Encoding, *, retry_after: bool = False) -> Reply:
+    headers = {"Retry-After": _RETRY_AFTER_SEC} if retry_after else {}
     body = replies.encode_message(replies.status(rpc_code, message), encoding)
-    return Response(body, status_code=http_status, media_type=_MEDIA_TYPES[encoding], headers=headers)
+    return Reply(http_status, _MEDIA_TYPES[encoding], body, headers)
+
+
+class OTLPApp(FastAPI):
+    """The FastAPI app with OTLP/HTTP exports answered before the framework's stack."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Route POST /v1/traces and /v1/logs straight to `export`; everything else to FastAPI."""
+        signal = _PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if signal is None or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        reply = await export(self.state.runtime, signal, headers, _body(receive))
+        raw_headers = [
+            (b"content-type", reply.media_type.encode()),
+            (b"content-length", str(len(reply.body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in reply.headers.items()),
+        ]
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+# --- OpenAPI: the same handler, reachable only if the app is mounted without OTLPApp ----------
+
+router = APIRouter(tags=["OTLP"])
+
+
+@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON, optional gzip)")
+async def export_traces(request: Request) -> Response:
+    """Receive an ExportTraceServiceRequest."""
+    return _response(await export(request.app.state.runtime, "traces", dict(request.headers), request.stream()))
+
+
+@router.post("/v1/logs", summary="OTLP/HTTP log export (protobuf or JSON, optional gzip)")
+async def export_logs(request: Request) -> Response:
+    """Receive an ExportLogsServiceRequest."""
+    return _response(await export(request.app.state.runtime, "logs", dict(request.headers), request.stream()))
+
+
+def _response(reply: Reply) -> Response:
+    return Response(reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers)

@@ -39,6 +39,11 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
+    # The event loop, the ingest log's commit thread and the pipeline thread hand work to each
+    # other many times per request; with the default 5 ms GIL switch interval each hand-off can
+    # wait that long behind the pipeline's Python code, which capped ingest at a few thousand
+    # spans/s. 0.5 ms keeps the hand-offs short (measured in bench/bench_ingest.py).
+    sys.setswitchinterval(0.0005)
     # Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown (so the process would die
     # "by signal"); with these handlers in place that re-raise is a no-op and a drained
     # server exits 0, which is what supervisors and scripts check.
