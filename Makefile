@@ -17,8 +17,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)  ## create .venv and install looptrace with every extra the tests need
 
-run: $(STAMP)  ## start `looptrace serve` on the embedded store (data in ./.looptrace)
-	$(BIN)/looptrace serve
+run: $(STAMP)  ## start `looptrace serve` (data in ./.looptrace) and load the demo traces the first time
+	scripts/run-with-demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

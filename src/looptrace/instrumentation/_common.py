@@ -42,6 +42,7 @@ from looptrace.sdk._internal import log_internal_error
 
 __all__ = [
     "CallSpec",
+    "ContentWriter",
     "LLMSpan",
     "Patcher",
     "ResponseRecord",
@@ -49,6 +50,11 @@ __all__ = [
     "TracedAsyncStream",
     "TracedStream",
     "client_spans_suppressed",
+    "get_field",
+    "int_or_none",
+    "number_or_none",
+    "traced_async_request",
+    "traced_request",
     "wrap_async_method",
     "wrap_method",
 ]
@@ -482,10 +488,11 @@ class TracedAsyncStream(_StreamBase, Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        if self._events is None:
-            self._events = self._stream.__aiter__()
+        events = self._events
+        if events is None:
+            events = self._events = self._stream.__aiter__()
         try:
-            event = await self._events.__anext__()
+            event = await events.__anext__()
         except StopAsyncIteration:
             self._finish()
             raise
@@ -546,9 +553,13 @@ class Patcher:
 
 def get_field(value: Any, name: str) -> Any:
     """A field of a mapping or an object (SDK models and plain dicts both appear in requests)."""
-    if isinstance(value, Mapping):
-        return value.get(name)  # pyright: ignore[reportUnknownMemberType]  # any mapping
-    return getattr(value, name, None)
+    # dict first: an ABC isinstance check costs more than the rest of this function.
+    if type(value) is dict:
+        return value.get(name)
+    found = getattr(value, name, None)
+    if found is None and isinstance(value, Mapping):
+        return value.get(name)
+    return found
 
 
 def int_or_none(value: Any) -> int | None:

@@ -160,8 +160,8 @@ class _MessagesSpec(CallSpec):
             if value is not None:
                 attributes[key] = value
         stop = kwargs.get("stop_sequences")
-        if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):  # pyright: ignore[reportUnknownVariableType]
-            attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)  # pyright: ignore[reportUnknownArgumentType]
+        if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+            attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
         if kwargs.get("stream") is True:
             attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         if content.capture:
@@ -169,14 +169,14 @@ class _MessagesSpec(CallSpec):
             if isinstance(system, str):
                 content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, [{"type": "text", "content": system}])
             elif isinstance(system, list | tuple):
-                parts = [_part(block) for block in system]  # pyright: ignore[reportUnknownVariableType]
+                parts = [_part(block) for block in system]
                 content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, parts)
             messages = kwargs.get("messages")
             if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
-                content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_message(m) for m in messages])  # pyright: ignore[reportUnknownVariableType]
+                content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_message(m) for m in messages])
             tools = kwargs.get("tools")
             if isinstance(tools, list | tuple) and tools:
-                content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])  # pyright: ignore[reportUnknownVariableType]
+                content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])
         return attributes
 
     def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
@@ -198,8 +198,10 @@ class _MessagesSpec(CallSpec):
         return record
 
     def is_stream(self, result: Any) -> bool:
-        # Stream / AsyncStream of raw events; a Message is neither.
-        return hasattr(result, "__next__") or hasattr(result, "__anext__")
+        # Stream / AsyncStream of raw events; a Message is neither. Look on the type: a missing attribute on a
+        # pydantic model goes through its __getattr__, which costs more than the rest of the response handling.
+        kind = type(result)
+        return hasattr(kind, "__next__") or hasattr(kind, "__anext__")
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _MessageAccumulator(capture)
@@ -297,7 +299,7 @@ def _message(message: Any) -> dict[str, Any]:
     if isinstance(body, str):
         parts: list[dict[str, Any]] = [{"type": "text", "content": body}]
     elif isinstance(body, list | tuple):
-        parts = [_part(block) for block in body]  # pyright: ignore[reportUnknownVariableType]
+        parts = [_part(block) for block in body]
     else:
         parts = []
     return {"role": role, "parts": parts}
@@ -317,7 +319,7 @@ def _part(block: Any) -> dict[str, Any]:
     if kind == "tool_result":
         result = get_field(block, "content")
         if isinstance(result, list | tuple):
-            result = [_part(item) for item in result]  # pyright: ignore[reportUnknownVariableType]
+            result = [_part(item) for item in result]
         return {"type": "tool_call_response", "id": get_field(block, "tool_use_id"), "response": result}
     if kind == "thinking":
         return {"type": "reasoning", "content": get_field(block, "thinking")}
