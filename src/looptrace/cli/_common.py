@@ -10,6 +10,7 @@ Exit codes, the same for every command:
     1  not found (unknown or ambiguous trace id), or the server failed
     2  usage error (bad arguments, or a filter the server refused)
     3  no server answers at --server
+  130  interrupted by Ctrl-C (`looptrace tail` exits 0: Ctrl-C is how it ends)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_INTERRUPTED = 130
 
 SORT_KEYS = ("start", "duration", "spans", "errors", "llm_calls", "tokens", "cost")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -60,7 +62,7 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_filter_arguments(p: argparse.ArgumentParser, *, with_sort: bool = True) -> None:
+def add_filter_arguments(p: argparse.ArgumentParser, *, with_sort: bool = True, with_time: bool = True) -> None:
     """The trace-list filters of `GET /api/v1/traces`, as flags."""
     g = p.add_argument_group("filters")
     g.add_argument("--service", help="service name")
@@ -76,8 +78,11 @@ def add_filter_arguments(p: argparse.ArgumentParser, *, with_sort: bool = True) 
         "--attr", action="append", default=[], metavar="KEY=VALUE", help="some span has this attribute (repeatable)"
     )
     g.add_argument("--search", metavar="TEXT", help="text in any span name or attribute value")
-    g.add_argument("--since", metavar="TIME", help="started at most this long ago (1h, 7d) or after a time (ISO 8601)")
-    g.add_argument("--until", metavar="TIME", help="started before this (a duration ago, or a time)")
+    if with_time:
+        g.add_argument(
+            "--since", metavar="TIME", help="started at most this long ago (1h, 7d) or after a time (ISO 8601)"
+        )
+        g.add_argument("--until", metavar="TIME", help="started before this (a duration ago, or a time)")
     if with_sort:
         g.add_argument("--sort", choices=SORT_KEYS, default="start", help="order by (default start)")
         g.add_argument("--asc", action="store_true", help="smallest (oldest) first instead of largest (newest)")
@@ -112,7 +117,10 @@ def parse_time(text: str | None, *, flag: str) -> str | None:
     stripped = text.strip()
     if _DURATION.match(stripped):
         return f"now-{stripped.replace(' ', '')}"
-    if stripped.startswith("now") or re.fullmatch(r"\d+(\.\d+)?", stripped):
+    if stripped == "now" or re.fullmatch(r"\d+(\.\d+)?", stripped):
+        return stripped
+    if stripped.startswith("now-"):
+        parse_duration_sec(stripped[4:], flag=flag)
         return stripped
     try:
         parsed = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
@@ -148,8 +156,8 @@ def filters_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "session": args.session,
         "attributes": list(args.attr) or None,
         "q": args.search,
-        "start": parse_time(args.since, flag="--since"),
-        "end": parse_time(args.until, flag="--until"),
+        "start": parse_time(getattr(args, "since", None), flag="--since"),
+        "end": parse_time(getattr(args, "until", None), flag="--until"),
     }
     if getattr(args, "sort", None) is not None:
         filters["sort"] = args.sort
@@ -162,6 +170,10 @@ def filters_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def run_with_client(args: argparse.Namespace, body: Callable[[LooptraceClient], int]) -> int:
     """Run `body` with a client for `--server`, turning every client error into a message and exit code."""
+    # httpx's __init__ imports httpx's own command line (click and rich: a third of a second) when
+    # those happen to be installed. This process never runs it; a None entry makes that import
+    # fail fast, which httpx expects and handles.
+    sys.modules.setdefault("httpx._main", None)  # pyright: ignore[reportArgumentType]  # None blocks an import
     from looptrace.client import (
         AmbiguousTraceIdError,
         BadRequestError,
@@ -179,7 +191,10 @@ def run_with_client(args: argparse.Namespace, body: Callable[[LooptraceClient], 
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ServerUnreachableError as exc:
-        print(f"{prog}: no looptrace server at {exc.url} — start one with `looptrace serve` or pass --server", file=sys.stderr)
+        print(
+            f"{prog}: no looptrace server at {exc.url} — start one with `looptrace serve` or pass --server",
+            file=sys.stderr,
+        )
         return EXIT_UNREACHABLE
     except NotFoundError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
@@ -195,6 +210,10 @@ def run_with_client(args: argparse.Namespace, body: Callable[[LooptraceClient], 
     except ServerError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except KeyboardInterrupt:
+        # Ctrl-C in the middle of a listing or an export: stop quietly, with the shell's code for SIGINT.
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `looptrace traces | head`: the reader left; that is not an error. Point stdout at
         # devnull so the interpreter's final flush does not complain either.

@@ -23,6 +23,8 @@ from looptrace.client import LogRecord, Span, SpanDetail, Trace, TraceSummary
 # --- the trace table (traces, tail) ---------------------------------------------------------------
 
 _START_W = 19
+_SHORT_START_W = 8
+_MIN_ROOT_W = 16
 _SHORT_ID = 8
 
 
@@ -42,13 +44,18 @@ class TraceTable:
     def __init__(self, width: int, style: Style, *, full_ids: bool = False, root_width: int | None = None) -> None:
         self._style = style
         self._id_w = 32 if full_ids else _SHORT_ID
-        fixed = _START_W + 2 + self._id_w + 2 + sum(w + 2 for w in self._WIDTHS)
-        room = max(12, width - fixed)
+        self._start_w = _START_W
+        fixed = self._start_w + 2 + self._id_w + 2 + sum(w + 2 for w in self._WIDTHS)
+        if width - fixed < _MIN_ROOT_W:
+            # A narrow terminal: the time of day says enough, the root name needs the room.
+            self._start_w = _SHORT_START_W
+            fixed -= _START_W - _SHORT_START_W
+        room = max(_MIN_ROOT_W // 2, width - fixed)
         self._root_w = room if root_width is None else max(4, min(room, root_width))
 
     def header(self) -> str:
         """The column heads."""
-        cells = [f"{'START':<{_START_W}}", f"{'TRACE':<{self._id_w}}", f"{'ROOT':<{self._root_w}}"]
+        cells = [f"{'START':<{self._start_w}}", f"{'TRACE':<{self._id_w}}", f"{'ROOT':<{self._root_w}}"]
         cells += [f"{head:>{w}}" for head, w in zip(self._HEADS, self._WIDTHS, strict=True)]
         return self._style.bold("  ".join(cells).rstrip())
 
@@ -61,11 +68,11 @@ class TraceTable:
             str(s["span_count"]),
             str(s["llm_calls"]),
             fmt_count(s["total_tokens"]),
-            fmt_cost(s["cost_usd"]),
+            fmt_cost(s["cost_usd"]) if s["llm_calls"] else "-",
             str(errors),
         )
         cells = [
-            style.dim(fmt_local_time(s["start_unix_nano"])),
+            style.dim(fmt_local_time(s["start_unix_nano"], with_date=self._start_w == _START_W)),
             s["trace_id"][: self._id_w],
             f"{truncate(s['root_name'], self._root_w):<{self._root_w}}",
         ]
@@ -132,9 +139,9 @@ def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
         depth = spans[i]["depth"]
         is_last[i] = next_at_depth.get(depth, -1) == -1
         next_at_depth[depth] = i
+        # Deeper spans seen so far belong to other parents than the ones before this span.
         for deeper in [d for d in next_at_depth if d > depth]:
             del next_at_depth[deeper]
-        # A shallower span resets what "later sibling" means for everything below it.
     prefixes: list[str] = []
     open_levels: list[bool] = []  # open_levels[d]: the ancestor at depth d has later siblings
     for i, span in enumerate(spans):
@@ -151,18 +158,20 @@ def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
     return prefixes
 
 
-def _llm_details(span: Span) -> tuple[str, str]:
+def _llm_details(span: Span, name_shown: bool) -> tuple[str, str]:
     model = span["response_model"] or span["request_model"] or span["provider"] or ""
+    if name_shown and model in span["name"]:
+        model = ""  # the name column already says it ("chat gpt-4o")
     tokens = f"{fmt_count(span['input_tokens'])}→{fmt_count(span['output_tokens'])} tok"
     return model, f"{tokens} {fmt_cost(span['cost_usd'])}"
 
 
-def _details(span: Span) -> tuple[str, str]:
-    """(left, right) text of the details column."""
+def _details(span: Span, name_shown: bool) -> tuple[str, str]:
+    """(left, right) text of the details column; `name_shown`: the name column shows the whole name."""
     if span["status"]["code"] == "ERROR" and span["category"] != "llm":
         return span["status"]["message"] or "error", ""
     if span["category"] == "llm":
-        return _llm_details(span)
+        return _llm_details(span, name_shown)
     rollup = span["rollup"]
     if span["child_count"] and rollup["llm_calls"]:
         cost = fmt_cost(rollup["cost_usd"]) if rollup["llm_calls"] > rollup["unpriced_llm_calls"] else "-"
@@ -176,16 +185,17 @@ def _fit_details(left: str, right: str, width: int) -> str:
     if not right:
         return f"{truncate(left, width):<{width}}"
     room = width - len(right) - 1
-    if room < 4:
+    if room < min(8, len(left)):
+        # Too little room for a readable name: the numbers matter more.
         return f"{truncate(right, width):>{width}}"
     return f"{truncate(left, room):<{room}} {right}"
 
 
 def _bar(offset_ms: float, duration_ms: float, total_ms: float, width: int) -> tuple[int, int]:
     """The [start, end) columns of a span's bar: never empty, never past the edge."""
-    scale = width / total_ms
-    start = min(width - 1, max(0, math.floor(offset_ms * scale)))
-    end = min(width, max(start + 1, math.ceil((offset_ms + duration_ms) * scale - 1e-9)))
+    # Exact column edges (3000 ms of 4000 ms on 36 columns) must not fall a hair short through float error.
+    start = min(width - 1, max(0, math.floor(offset_ms * width / total_ms + 1e-9)))
+    end = min(width, max(start + 1, math.ceil((offset_ms + duration_ms) * width / total_ms - 1e-9)))
     return start, end
 
 
@@ -196,7 +206,7 @@ class _Layout:
         self.details = 34 if width >= 120 else (24 if width >= 96 else 0)
         fixed = _MARKS_W + 1 + 1 + _CAT_W + 1 + _DUR_W + 2 + (self.details + 1 if self.details else 0)
         rest = width - fixed - 2  # the bar's two borders
-        self.name = min(name_needed, max(16, rest * 45 // 100))
+        self.name = min(name_needed, max(16, rest // 2))
         self.bar = rest - self.name
         if self.bar < _MIN_BAR_W:
             self.bar = 0
@@ -253,7 +263,7 @@ def _tree_row(span: Span, prefix: str, layout: _Layout, total_ms: float, style: 
     category = span["category"]
     tag = _CATEGORY_TAGS.get(category, "")
     name_room = layout.name - len(prefix)
-    if name_room < 6:
+    if name_room < min(6, len(span["name"])):
         # Deep trees: keep the last guides and the name readable.
         keep = max(0, layout.name // 2 - 1)
         prefix = "…" + prefix[len(prefix) - keep :] if keep else ""
@@ -274,7 +284,7 @@ def _tree_row(span: Span, prefix: str, layout: _Layout, total_ms: float, style: 
         f"{fmt_duration_ms(span['duration_ms']):>{_DUR_W}} ",
     ]
     if layout.details:
-        left, right = _details(span)
+        left, right = _details(span, name == span["name"])
         cell = _fit_details(left, right, layout.details)
         parts.append(style.red(cell) if is_error else cell)
     if layout.bar:
@@ -378,11 +388,13 @@ def _attribute_groups(attributes: dict[str, Any]) -> dict[str, list[tuple[str, A
 def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style) -> list[str]:
     """Everything about one span: identity, timing, LLM usage, messages, attributes, events, logs."""
     status = span["status"]
+    # get_span measures offsets from the span itself; the trace's copy measures them from the trace start.
+    in_trace = next((s for s in trace["spans"] if s["span_id"] == span["span_id"]), span)
     lines = [
         f"{style.bold(span['name'])}  span {span['span_id']}  trace {span['trace_id']}",
         f"{span['kind'].lower()} · {span['category']} · {span['service_name']}"
         + (f" · scope {span['scope']['name']}" if span["scope"]["name"] else ""),
-        f"started {fmt_local_time(span['start_unix_nano'])} (+{fmt_duration_ms(span['offset_ms'])} into the trace)"
+        f"started {fmt_local_time(span['start_unix_nano'])} (+{fmt_duration_ms(in_trace['offset_ms'])} into the trace)"
         f" · {fmt_duration_ms(span['duration_ms'])} · depth {span['depth']}"
         + (f" · parent {span['parent_span_id']}" if span["parent_span_id"] else " · root"),
     ]
@@ -412,7 +424,8 @@ def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style)
         if span["is_duplicate_llm"]:
             lines.append(style.dim("  another span describes the same call; rollups count that one"))
     if span["tool_name"]:
-        lines += ["", style.bold("tool"), f"  {span['tool_name']}" + (f" (call {span['tool_call_id']})" if span["tool_call_id"] else "")]
+        call = f"  {span['tool_name']}" + (f" (call id {span['tool_call_id']})" if span["tool_call_id"] else "")
+        lines += ["", style.bold("tool the model asked for" if span["category"] == "llm" else "tool"), call]
 
     rollup = span["rollup"]
     if span["child_count"]:
@@ -443,7 +456,7 @@ def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style)
         lines += _key_values({"": sorted(span["resource"].items())}, width, style)
 
     if span["events"]:
-        lines += ["", style.bold("events")]
+        lines += ["", style.bold("events") + style.dim(" (time from the span's start)")]
         for event in span["events"]:
             attrs = " ".join(f"{k}={_value_text(v)}" for k, v in event["attributes"].items())
             lines.extend(
@@ -455,7 +468,7 @@ def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style)
 
     logs = span.get("logs") or []
     if logs:
-        lines += ["", style.bold("logs")]
+        lines += ["", style.bold("logs") + style.dim(" (time from the span's start)")]
         lines += [line for record in logs for line in _log_lines(record, width, style)]
     return lines
 

@@ -1,0 +1,104 @@
+"""`looptrace show TRACE_ID`: one trace as a tree with a waterfall, or one span in detail."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from looptrace.cli import _common
+
+if TYPE_CHECKING:
+    from looptrace.client import LooptraceClient, Span, Trace
+
+_DESCRIPTION = """\
+Show one trace as a tree: per span its category, duration, model, tokens and cost (LLM calls),
+subtree totals (Σ, on spans with LLM calls below them), and a waterfall bar placed on the
+trace's timeline. Marks: * on the critical path, ! error, » the bottleneck of a parallel group.
+
+A unique prefix of the trace id (8+ characters) is enough, as `looptrace traces` prints it.
+"""
+
+_EPILOG = """\
+examples:
+  looptrace show 4bf92f35                      # the tree, fitted to the terminal
+  looptrace show 4bf92f35 --depth 2            # only the top of the tree
+  looptrace show 4bf92f35 --span agent_decision  # one span: attributes, messages, events, logs
+  looptrace show 4bf92f35 --span 00f067aa0ba902b7
+  looptrace show 4bf92f35 --width 100 --color never > trace.txt
+  looptrace show 4bf92f35 --json | jq '.spans[] | select(.category == "llm") | .cost_usd'
+"""
+
+
+def add_parser(commands: Any) -> None:
+    """Register the `show` subcommand."""
+    p: argparse.ArgumentParser = commands.add_parser(
+        "show",
+        help="one trace as a tree with a waterfall, or one span in detail",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("trace_id", metavar="TRACE_ID", help="trace id or a unique prefix of 8+ characters")
+    _common.add_common_arguments(p)
+    p.add_argument("--depth", type=int, metavar="N", help="leave out spans deeper than N (0 = the root only)")
+    p.add_argument("--span", metavar="SPAN", help="show one span: its id, a unique id prefix, or its name")
+    p.add_argument("--width", type=int, metavar="N", help="fit the output to N columns (default: the terminal)")
+    p.add_argument("--json", action="store_true", help="print the API's JSON for the trace (or the span)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Show a trace or a span; returns the exit code."""
+    if args.depth is not None and args.depth < 0:
+        print("looptrace show: --depth must be 0 or more", file=sys.stderr)
+        return _common.EXIT_USAGE
+    return _common.run_with_client(args, lambda client: _show(client, args))
+
+
+def _show(client: LooptraceClient, args: argparse.Namespace) -> int:
+    from looptrace.cli import _render
+
+    trace = client.get_trace(args.trace_id)
+    style = _common.Style(_common.color_enabled(args.color, sys.stdout))
+    width = _common.terminal_width(args.width)
+    if args.span is None:
+        if args.json:
+            json.dump(trace, sys.stdout, ensure_ascii=False)
+            sys.stdout.write("\n")
+            return _common.EXIT_OK
+        sys.stdout.write("\n".join(_render.render_trace_tree(trace, width, style, max_depth=args.depth)) + "\n")
+        return _common.EXIT_OK
+    match = _find_span(trace, args.span)
+    if isinstance(match, str):
+        print(f"looptrace show: {match}", file=sys.stderr)
+        return _common.EXIT_FAILURE
+    detail = client.get_span(trace["summary"]["trace_id"], match["span_id"])
+    if args.json:
+        json.dump(detail, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return _common.EXIT_OK
+    sys.stdout.write("\n".join(_render.render_span_detail(detail, trace, width, style)) + "\n")
+    return _common.EXIT_OK
+
+
+def _find_span(trace: Trace, wanted: str) -> Span | str:
+    """The span `wanted` names (id, unique id prefix, or unique name), or why there is none."""
+    spans = trace["spans"]
+    key = wanted.strip().lower()
+    for span in spans:
+        if span["span_id"] == key:
+            return span
+    by_prefix = [s for s in spans if len(key) >= 4 and s["span_id"].startswith(key)]
+    if len(by_prefix) == 1:
+        return by_prefix[0]
+    by_name = [s for s in spans if s["name"] == wanted.strip()]
+    if len(by_name) == 1:
+        return by_name[0]
+    candidates = by_name or by_prefix
+    if candidates:
+        listed = "\n".join(f"  {s['span_id']}  {s['name']}  +{s['offset_ms']:.1f}ms" for s in candidates[:20])
+        more = f"\n  ... and {len(candidates) - 20} more" if len(candidates) > 20 else ""
+        return f"{len(candidates)} spans match {wanted!r}; pick one by id:\n{listed}{more}"
+    return f"no span {wanted!r} in trace {trace['summary']['trace_id']} (give a span id, id prefix or name)"

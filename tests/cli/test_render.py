@@ -1,0 +1,51 @@
+"""Rendering edge cases, on trace JSON built in-process the way the server builds it."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from looptrace.cli._common import Style
+from looptrace.cli._render import render_trace_tree
+from looptrace.client import Trace
+from looptrace.model import Span
+from looptrace.query.service import build_trace_view
+from looptrace.server._json import trace_json
+
+NS = 1_700_000_000_000_000_000
+TRACE_ID = "d" * 32
+
+
+def _trace(spans: list[Span]) -> Trace:
+    view = build_trace_view(spans)
+    assert view is not None
+    return cast(Trace, trace_json(view))
+
+
+def test_a_deep_chain_keeps_every_row_at_the_width_and_the_names_readable():
+    spans = [
+        Span(TRACE_ID, f"{i + 1:016x}", f"{i:016x}" if i else None, f"level_{i}", NS + i * 1000, NS + 1_000_000 - i)
+        for i in range(40)
+    ]
+    lines = render_trace_tree(_trace(spans), 80, Style(enabled=False))
+    rows = [line for line in lines if line.endswith("│")]
+    assert len(rows) == 40
+    assert {len(row) for row in rows} == {80}
+    assert "level_39" in rows[-1]
+    assert "…" in rows[-1]
+
+
+def test_a_zero_length_trace_still_draws_one_column_bars():
+    spans = [Span(TRACE_ID, "0000000000000001", None, "instant", NS, NS)]
+    rows = [line for line in render_trace_tree(_trace(spans), 80, Style(enabled=False)) if line.endswith("│")]
+    assert len(rows) == 1
+    assert rows[0].count("█") == 1
+
+
+def test_orphans_and_several_roots_each_start_a_tree():
+    spans = [
+        Span(TRACE_ID, "0000000000000001", None, "root", NS, NS + 10_000_000),
+        Span(TRACE_ID, "0000000000000002", "0000000000000001", "child", NS + 1_000_000, NS + 2_000_000),
+        Span(TRACE_ID, "0000000000000003", "00000000000000ff", "orphan", NS + 3_000_000, NS + 4_000_000),
+    ]
+    rows = [line for line in render_trace_tree(_trace(spans), 100, Style(enabled=False)) if line.endswith("│")]
+    assert [row[4:20].rstrip() for row in rows] == ["root", "└─ child", "orphan"]
