@@ -2,6 +2,7 @@
 
     compute_cost(provider, model, input_tokens=..., output_tokens=..., cache_read_tokens=..., cache_write_tokens=...)
         │
+        ├─ _resolve_as_sent(provider, model)  lru_cache: the names as sent → _resolve's normalized key
         ├─ _resolve(provider, model)      lru_cache: genai-prices' model matching, once per (provider, model)
         │     └─ unknown provider → match by model alone; unknown model → PriceResult(None, ...)
         └─ _price_of(model, day)          lru_cache: the model's price for today, as per-token floats when it is
@@ -32,7 +33,7 @@ from genai_prices.types import ModelInfo, ModelPrice, Provider
 
 from looptrace import semconv
 
-__all__ = ["PriceResult", "compute_cost", "normalize_provider"]
+__all__ = ["PriceResult", "compute_cost", "normalize_provider", "warm_up"]
 
 _log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def compute_cost(
         return PriceResult(None, None, "no model")
     if input_tokens is None and output_tokens is None:
         return PriceResult(None, None, "no token counts")
-    resolved = _resolve(normalize_provider(provider), model.strip().lower())
+    resolved = _resolve_as_sent(provider, model)
     if resolved is None:
         return PriceResult(None, None, f"no price known for {model}")
     price = _price_of(resolved, _today())
@@ -150,6 +151,24 @@ def compute_cost(
         _log.debug("genai-prices could not price %s", model, exc_info=True)
         return PriceResult(None, resolved.model.id, f"genai-prices could not price {model}")
     return PriceResult(float(total), resolved.model.id, resolved.note)
+
+
+def warm_up() -> None:
+    """Load genai-prices' bundled data now (~0.5 s, once per process) rather than on the first priced call.
+
+    A server calls it at start, so the first ingest batch does not pay for it. Idempotent and cheap after the
+    first call; never fetches anything.
+    """
+    get_snapshot()
+
+
+@lru_cache(maxsize=4096)
+def _resolve_as_sent(provider: str | None, model: str) -> _Resolved | None:
+    """`_resolve` keyed by the names as producers spell them.
+
+    A batch repeats a few spellings: each is normalized once, not once per call.
+    """
+    return _resolve(normalize_provider(provider), model.strip().lower())
 
 
 @lru_cache(maxsize=4096)

@@ -472,6 +472,14 @@ def test_genai_log_events_join_their_span_as_events_in_time_order():
     assert span.events[0].attributes == {"gen_ai.system": "openai", "body": {"content": "hi"}}
 
 
+def test_plain_log_lines_stay_logs_and_do_not_become_span_events():
+    span = make_span({"gen_ai.operation.name": "execute_tool"})
+    tool_line = _log(span, None, "searched the web for 'quantum'")
+    named_other = _log(span, "app.checkpoint", "saved")
+    assert join_log_events([span], [tool_line, named_other]) == [tool_line, named_other]
+    assert span.events == []
+
+
 def test_tool_use_decision_is_read_from_a_joined_choice_event():
     span = make_span(
         {

@@ -53,6 +53,7 @@ tool-use decision whose tool name is only in the content.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -84,11 +85,15 @@ def normalize_spans(spans: list[Span], logs: Sequence[LogRecord] = ()) -> None:
     mark_duplicate_llm_calls(spans)
 
 
-def join_log_events(spans: Sequence[Span], logs: Iterable[LogRecord]) -> list[LogRecord]:
-    """Attach each log record that names a span of `spans` to that span as a SpanEvent.
+_GEN_AI_EVENT_PREFIX = "gen_ai."
 
-    The event's name is the record's event name (the `event_name` field, else its `event.name` attribute,
-    else "log"); its attributes are the record's, plus its body under `body`.
+
+def join_log_events(spans: Sequence[Span], logs: Iterable[LogRecord]) -> list[LogRecord]:
+    """Attach each GenAI event log record that names a span of `spans` to that span as a SpanEvent.
+
+    A GenAI event is a record whose event name (the `event_name` field, else its `event.name`
+    attribute) starts with `gen_ai.`; other records are returned unmatched. The event's attributes
+    are the record's, plus its body under `body`.
 
     Args:
         spans: Spans to attach events to; changed in place (events stay sorted by time).
@@ -101,11 +106,15 @@ def join_log_events(spans: Sequence[Span], logs: Iterable[LogRecord]) -> list[Lo
     unmatched: list[LogRecord] = []
     touched: dict[int, Span] = {}
     for log in logs:
-        span = by_id.get((log.trace_id, log.span_id)) if log.trace_id and log.span_id else None
+        name = log.event_name or log.attributes.get(semconv.GEN_AI_EVENT_NAME)
+        # Only GenAI content events describe the span itself; a tool's own log lines stay logs
+        # (shown under their span by id), so a span is stored the same whichever batch its
+        # logs arrive in.
+        is_genai_event = isinstance(name, str) and name.startswith(_GEN_AI_EVENT_PREFIX)
+        span = by_id.get((log.trace_id, log.span_id)) if is_genai_event and log.trace_id and log.span_id else None
         if span is None:
             unmatched.append(log)
             continue
-        name = log.event_name or log.attributes.get(semconv.GEN_AI_EVENT_NAME) or "log"
         attributes = dict(log.attributes)
         if log.body is not None:
             attributes[semconv.LOG_EVENT_BODY] = log.body
@@ -130,12 +139,15 @@ def normalize_span(span: Span) -> None:
     category = _category(span, found)
     span.category = category
 
-    span.provider = _str(found[_PROVIDER])
-    span.request_model = _str(found[_REQUEST_MODEL])
-    span.response_model = _str(found[_RESPONSE_MODEL])
-    span.session_id = _str(found[_SESSION_ID])
-    span.user_id = _str(found[_USER_ID])
-    span.agent_name = _str(found[_AGENT_NAME])
+    # One comprehension instead of six `_str` calls: the same rule (a non-empty str, else None).
+    (
+        span.provider,
+        span.request_model,
+        span.response_model,
+        span.session_id,
+        span.user_id,
+        span.agent_name,
+    ) = [value if isinstance(value, str) and value else None for value in _get_string_slots(found)]
     span.iteration = _int_or_none(found[_ITERATION])
     if span.iteration is None and span.name.startswith(semconv.RAW_ITERATION_SPAN_PREFIX):
         span.iteration = _int_or_none(span.name[len(semconv.RAW_ITERATION_SPAN_PREFIX) :])
@@ -302,6 +314,7 @@ def _compile_key_slots() -> dict[str, tuple[tuple[int, int], ...]]:
 
 
 _KEY_SLOTS = _compile_key_slots()
+_get_string_slots = operator.itemgetter(_PROVIDER, _REQUEST_MODEL, _RESPONSE_MODEL, _SESSION_ID, _USER_ID, _AGENT_NAME)
 _CATEGORY_TABLES: tuple[tuple[int, Mapping[str, str]], ...] = (
     (_OPERATION, semconv.OPERATION_CATEGORY),
     (_OPENINFERENCE_KIND, semconv.OPENINFERENCE_KIND_CATEGORY),

@@ -38,6 +38,8 @@ from looptrace.semconv import EVENT_NAME, SERVICE_NAME
 
 _unpack_u64 = struct.Struct("<Q").unpack_from
 _unpack_f64 = struct.Struct("<d").unpack_from
+_unpack_times = struct.Struct("<QxQ").unpack_from
+"""start_time_unix_nano, a skipped tag byte, end_time_unix_nano."""
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _INT64_SIGN = 1 << 63
@@ -109,6 +111,9 @@ def _len(buf: bytes, pos: int, end: int) -> tuple[int, int]:
     length = buf[pos]
     if length < 0x80:
         pos += 1
+    elif buf[pos + 1] < 0x80:  # 128..16383 bytes: most spans
+        length = (length & 0x7F) | (buf[pos + 1] << 7)
+        pos += 2
     else:
         length, pos = _varint(buf, pos)
     stop = pos + length
@@ -228,9 +233,22 @@ def _kv_into(buf: bytes, pos: int, end: int, out: dict[str, Any], depth: int) ->
                         if text_start + size == pos:
                             value = buf[text_start:pos].decode()
                             continue
-                    elif kind == 0x18 and start + 2 == pos and buf[start + 1] < 0x80:
-                        value = buf[start + 1]
-                        continue
+                    elif kind == 0x18 and start + 4 >= pos:
+                        # Ints below 2**21 (token counts, iterations): one to three varint bytes.
+                        low = buf[start + 1]
+                        if low < 0x80:
+                            if start + 2 == pos:
+                                value = low
+                                continue
+                        elif start + 2 < pos:
+                            mid = buf[start + 2]
+                            if mid < 0x80:
+                                if start + 3 == pos:
+                                    value = (low & 0x7F) | (mid << 7)
+                                    continue
+                            elif start + 4 == pos and buf[start + 3] < 0x80:
+                                value = (low & 0x7F) | ((mid & 0x7F) << 7) | (buf[start + 3] << 14)
+                                continue
                 value = _any(buf, start, pos, depth)
             else:
                 pos = _skip(buf, pos, end)
@@ -354,6 +372,28 @@ def _span(
     status_code = 0
     status_message = ""
     try:
+        # Fast path for the head every OpenTelemetry SDK writes, fields in ascending order:
+        # 0A 10 trace_id 12 08 span_id [22 08 parent] 2A len name 30 kind 39 start 41 end.
+        # Whatever does not match exactly (and anything after it) goes through the general loop below,
+        # which reads the same fields with the same last-one-wins rule.
+        if pos + 28 <= end and buf[pos] == 0x0A and buf[pos + 1] == 0x10 and buf[pos + 18] == 0x12:
+            if buf[pos + 19] == 0x08:
+                trace_id = buf[pos + 2 : pos + 18]
+                span_id = buf[pos + 20 : pos + 28]
+                pos += 28
+                if pos + 10 <= end and buf[pos] == 0x22 and buf[pos + 1] == 0x08:
+                    parent_span_id = buf[pos + 2 : pos + 10]
+                    pos += 10
+                if pos + 2 <= end and buf[pos] == 0x2A and buf[pos + 1] < 0x80:
+                    stop = pos + 2 + buf[pos + 1]
+                    if stop <= end:
+                        name = buf[pos + 2 : stop].decode()
+                        pos = stop
+                        if stop + 20 <= end and buf[stop] == 0x30 and buf[stop + 1] < 0x80 and buf[stop + 2] == 0x39:
+                            if buf[stop + 11] == 0x41:
+                                kind = buf[stop + 1]
+                                start_ns, end_ns = _unpack_times(buf, stop + 3)
+                                pos = stop + 20
         while pos < end:
             tag = buf[pos]
             if tag & 7 == 2 and tag < 0x80:
@@ -369,26 +409,48 @@ def _span(
                 if pos > end:
                     raise _Malformed("a span field runs past the end of the span")
                 if tag == 0x4A:
-                    # Inline fast path for the most common attribute, a short key with a short string:
-                    # 0A klen key 12 vlen 0A slen text. Anything else goes through _kv_into.
-                    if buf[start] == 0x0A:
+                    # Inline fast path for the most common attribute, a short key with a string:
+                    # 0A klen key 12 vlen 0A slen text (vlen and slen of one or two bytes).
+                    # Anything else goes through _kv_into.
+                    if start + 6 <= pos and buf[start] == 0x0A and buf[start + 1] < 0x80:
                         key_end = start + 2 + buf[start + 1]
-                        if (
-                            buf[start + 1] < 0x80
-                            and buf[key_end] == 0x12
-                            and buf[key_end + 2] == 0x0A
-                            and key_end + 4 + buf[key_end + 3] == pos
-                            and buf[key_end + 1] == pos - key_end - 2
-                        ):
-                            try:
-                                attributes[buf[start + 2 : key_end].decode()] = buf[key_end + 4 : pos].decode()
-                                continue
-                            except UnicodeDecodeError:
-                                pass  # _kv_into reports it with the attribute's key
+                        if key_end + 4 <= pos and buf[key_end] == 0x12:
+                            size = buf[key_end + 1]
+                            if size < 0x80:
+                                value_start = key_end + 2
+                            elif buf[key_end + 2] < 0x80:
+                                size = (size & 0x7F) | (buf[key_end + 2] << 7)
+                                value_start = key_end + 3
+                            else:
+                                value_start = pos  # a longer value: not inline
+                            if value_start + size == pos and value_start + 2 <= pos and buf[value_start] == 0x0A:
+                                size = buf[value_start + 1]
+                                if size < 0x80:
+                                    text_start = value_start + 2
+                                elif value_start + 3 <= pos and buf[value_start + 2] < 0x80:
+                                    size = (size & 0x7F) | (buf[value_start + 2] << 7)
+                                    text_start = value_start + 3
+                                else:
+                                    text_start = pos + 1  # never matches below
+                                if text_start + size == pos:
+                                    try:
+                                        attributes[buf[start + 2 : key_end].decode()] = buf[text_start:pos].decode()
+                                        continue
+                                    except UnicodeDecodeError:
+                                        pass  # _kv_into reports it with the attribute's key
                     try:
                         _kv_into(buf, start, pos, attributes, 0)
                     except InvalidItem as exc:
                         raise exc.within(".attributes") from None
+                elif tag == 0x7A:
+                    if start < pos:  # an empty status (the usual UNSET) changes nothing
+                        # Read into the running values: a repeated embedded message merges.
+                        status_code, status_message = _status(buf, start, pos, status_code, status_message)
+                elif tag == 0x5A:
+                    try:
+                        events.append(_event(buf, start, pos))
+                    except InvalidItem as exc:
+                        raise exc.within(f".events[{len(events)}]") from None
                 elif tag == 0x0A:
                     trace_id = buf[start:pos]
                 elif tag == 0x12:
@@ -397,19 +459,13 @@ def _span(
                     parent_span_id = buf[start:pos]
                 elif tag == 0x2A:
                     name = buf[start:pos].decode()
-                elif tag == 0x5A:
-                    try:
-                        events.append(_event(buf, start, pos))
-                    except InvalidItem as exc:
-                        raise exc.within(f".events[{len(events)}]") from None
                 elif tag == 0x6A:
                     try:
                         links.append(_link(buf, start, pos))
                     except InvalidItem as exc:
                         raise exc.within(f".links[{len(links)}]") from None
-                elif tag == 0x7A:
-                    # Read into the running values: a repeated embedded message merges.
-                    status_code, status_message = _status(buf, start, pos, status_code, status_message)
+            elif tag == 0x85 and pos + 6 <= end and buf[pos + 1] == 0x01:
+                pos += 6  # flags (field 16, fixed32): not kept
             elif tag == 0x39:
                 start_ns = _unpack_u64(buf, pos + 1)[0]
                 pos += 9
@@ -512,14 +568,26 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
                     continue
                 ss_start, p = _len(buf, p + 1, pos)
                 where = f"resource_spans[{rs_index}].scope_spans[{ss_index}]"
-                scope_name, scope_version = _scope_of(buf, ss_start, p, where)
+                # One pass finds the scope (which may follow the spans on the wire) and where each span is.
+                scope_name = scope_version = ""
+                bounds: list[int] = []
                 q = ss_start
-                span_index = 0
                 while q < p:
-                    if buf[q] != 0x12:
+                    tag = buf[q]
+                    if tag == 0x12:
+                        s_start, q = _len(buf, q + 1, p)
+                        bounds.append(s_start)
+                        bounds.append(q)
+                    elif tag == 0x0A:
+                        s_start, q = _len(buf, q + 1, p)
+                        found_name, found_version = _scope_checked(buf, s_start, q, where)
+                        scope_name = found_name or scope_name
+                        scope_version = found_version or scope_version
+                    else:
                         q = _skip(buf, q, p)
-                        continue
-                    s_start, q = _len(buf, q + 1, p)
+                for span_index in range(len(bounds) // 2):
+                    s_start = bounds[2 * span_index]
+                    q = bounds[2 * span_index + 1]
                     try:
                         spans.append(
                             _span(buf, s_start, q, service_name, resource_attributes, scope_name, scope_version)
@@ -529,7 +597,6 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
                     except InvalidItem as exc:
                         result.rejected_spans += 1
                         add_reason(result.rejected_reasons, exc.describe(f"{where}.spans[{span_index}]"))
-                    span_index += 1
                 ss_index += 1
             rs_index += 1
     except InvalidItem as exc:

@@ -120,30 +120,33 @@ def _dump_attributes(attributes: dict[str, Any]) -> str:
 
 
 def _dump_events(events: list[SpanEvent]) -> str:
-    if not events:
-        return "[]"
     return dump_json([{"name": e.name, "time_ns": e.time_ns, "attributes": e.attributes} for e in events])
 
 
 def _dump_links(links: list[SpanLink]) -> str:
-    if not links:
-        return "[]"
     return dump_json([{"trace_id": k.trace_id, "span_id": k.span_id, "attributes": k.attributes} for k in links])
 
 
 _COMPUTED = frozenset({"duration_ns", "resource_attributes", "attributes", "events", "links"})
-# map() with a C getter is the cheapest way to pull one field out of 2,000 dataclasses.
+# map() with a C getter is the cheapest way to pull one field out of 2,000 dataclasses (measured: cheaper than
+# one multi-field attrgetter per span and zip(*rows)).
 _PLAIN_GETTERS = {name: operator.attrgetter(name) for name in SPAN_COLUMNS if name not in _COMPUTED}
 
 
 def _resource_column(spans: Sequence[Span]) -> list[str]:
-    # Spans of one export share one resource dict: serialise it once.
-    texts: dict[int, str] = {}
+    # The spans of one export carry equal resources (each span its own copy): serialise a run of equal ones
+    # once. Equal as dicts and in key order, so the text is exactly what serialising each would give.
     column: list[str] = []
+    last: dict[str, Any] | None = None
+    last_keys: list[str] = []
+    text = "{}"
     for s in spans:
-        text = texts.get(id(s.resource_attributes))
-        if text is None:
-            text = texts[id(s.resource_attributes)] = _dump_attributes(s.resource_attributes)
+        resource = s.resource_attributes
+        if resource is not last:
+            if last is None or resource != last or list(resource) != last_keys:
+                text = _dump_attributes(resource)
+                last_keys = list(resource)
+            last = resource
         column.append(text)
     return column
 
@@ -153,9 +156,10 @@ def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
     columns: dict[str, Sequence[Any]] = {name: list(map(get, spans)) for name, get in _PLAIN_GETTERS.items()}
     columns["duration_ns"] = [max(0, s.end_ns - s.start_ns) for s in spans]
     columns["resource_attributes"] = _resource_column(spans)
-    columns["attributes"] = [_dump_attributes(s.attributes) for s in spans]
-    columns["events"] = [_dump_events(s.events) for s in spans]
-    columns["links"] = [_dump_links(s.links) for s in spans]
+    # Strings, not orjson's bytes: measured, Arrow converts str faster, and str costs less to build here.
+    columns["attributes"] = [dump_json(s.attributes) if s.attributes else "{}" for s in spans]
+    columns["events"] = [_dump_events(s.events) if s.events else "[]" for s in spans]
+    columns["links"] = [_dump_links(s.links) if s.links else "[]" for s in spans]
     return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
 
 

@@ -23,6 +23,8 @@ from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, roll
 
 def _unique_spans(spans: Sequence[Span]) -> list[Span]:
     """The batch without repeats of a (trace_id, span_id): the first occurrence wins."""
+    if len({(span.trace_id, span.span_id) for span in spans}) == len(spans):
+        return list(spans)  # the usual case, checked without a Python-level loop body
     seen: set[tuple[str, str]] = set()
     unique: list[Span] = []
     for span in spans:
@@ -82,11 +84,8 @@ def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
-    cur.register("_rows", rows)
-    try:
-        cur.execute(f"INSERT INTO {table} SELECT * FROM _rows")
-    finally:
-        cur.unregister("_rows")
+    # One call, INSERT INTO table SELECT * FROM rows: no register/unregister round trips (~1 ms a batch).
+    cur.from_arrow(rows).insert_into(table)
 
 
 def write_batch(
@@ -109,21 +108,26 @@ def write_batch(
             rollups = _stored_rollups(cur, unique)
             fresh = _drop_stored(cur, unique, rollups)
             if fresh:
-                touched = {span.trace_id for span in fresh}
-                stored_ids = [trace_id for trace_id in rollups if trace_id in touched]
+                by_trace: dict[str, list[Span]] = {}
                 for span in fresh:
-                    rollup = rollups.get(span.trace_id)
+                    spans_of_trace = by_trace.get(span.trace_id)
+                    if spans_of_trace is None:
+                        by_trace[span.trace_id] = [span]
+                    else:
+                        spans_of_trace.append(span)
+                stored_ids = [trace_id for trace_id in rollups if trace_id in by_trace]
+                for trace_id, spans_of_trace in by_trace.items():
+                    rollup = rollups.get(trace_id)
                     if rollup is None:
-                        rollup = rollups[span.trace_id] = TraceRollup(span.trace_id)
-                    rollup.add(span)
-                    if (span.service_name, span.name) not in operations:
-                        new_operations.add((span.service_name, span.name))
+                        rollup = rollups[trace_id] = TraceRollup(trace_id)
+                    rollup.add_all(spans_of_trace)
+                new_operations = {(span.service_name, span.name) for span in fresh} - operations
                 _insert(cur, "spans", spans_to_arrow(fresh))
                 if stored_ids:
                     cur.execute(
                         "DELETE FROM trace_summary WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))", [stored_ids]
                     )
-                _insert(cur, "trace_summary", rollups_to_arrow([rollups[trace_id] for trace_id in touched]))
+                _insert(cur, "trace_summary", rollups_to_arrow([rollups[trace_id] for trace_id in by_trace]))
                 if new_operations:
                     # One statement for the whole set: executemany costs milliseconds per row, and
                     # a trace with 10,000 distinct span names would take half a minute.
