@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -237,6 +237,56 @@ class TraceStoreContract:
         store.write(spans[:2], [], 1)
         store.write(spans[2:], [], 2)
         assert [s.name for s in store.get_spans(tid(1))] == ["s5", "s4", "s3", "s2", "s1"]
+
+    def test_span_outlines_are_the_spans_without_their_payload_in_start_order(self, store: TraceStore) -> None:
+        payload = span(
+            7,
+            70,
+            None,
+            "agent",
+            0,
+            50,
+            status_code="ERROR",
+            status_message="boom",
+            resource_attributes={"service.name": "bot"},
+            scope_name="sdk",
+            scope_version="1.2",
+            attributes={"prompt": "long text " * 50, "n": 3},
+            events=[SpanEvent("first", T0 + 5 * MS, {"k": "v"}), SpanEvent("second", T0 + 2**40)],
+            links=[SpanLink(tid(8), sid(80), {"why": "retry"})],
+            session_id="sess",
+            iteration=2,
+        )
+        child = llm(7, 71, 70, 10, 20, finish_reason="stop", tool_call_id="call-1", is_duplicate_llm=True)
+        bare = Span(tid(7), sid(72), sid(69), "bare", T0 - 5, T0 - 10)
+        store.write([child, payload, bare], [], 1)
+
+        outlines = store.get_span_outlines(tid(7))
+
+        def outline(s: Span) -> Span:
+            events = [SpanEvent(e.name, e.time_ns) for e in s.events]
+            return replace(s, resource_attributes={}, attributes={}, events=events, links=[])
+
+        assert outlines == [outline(bare), outline(payload), outline(child)]
+        assert outlines[1].events == [SpanEvent("first", T0 + 5 * MS), SpanEvent("second", T0 + 2**40)]
+        # Every span gets payload containers of its own.
+        outlines[0].attributes["edited"] = True
+        outlines[0].events.append(SpanEvent("x", 0))
+        assert outlines[1].attributes == {} and outlines[2].events == []
+        assert store.get_span_outlines(tid(99)) == []
+
+    def test_one_span_comes_back_whole_by_its_id(self, store: TraceStore) -> None:
+        spans = [
+            span(1, 1, None, "root", 0, 10, attributes={"a": [1, {"b": None}]}),
+            span(1, 2, 1, "child", 1, 2, events=[SpanEvent("e", T0 + 1, {"k": 1})]),
+            span(2, 2, None, "same span id, another trace", 0, 10),
+        ]
+        store.write(spans, [], 1)
+        assert store.get_span(tid(1), sid(1)) == spans[0]
+        assert store.get_span(tid(1), sid(2)) == spans[1]
+        assert store.get_span(tid(2), sid(2)) == spans[2]
+        assert store.get_span(tid(1), sid(3)) is None
+        assert store.get_span(tid(99), sid(1)) is None
 
     def test_summary_of_a_trace_whose_root_arrives_last(self, store: TraceStore) -> None:
         store.write([llm(1, 2, 1, 10, 40, session_id="s", user_id="u")], [], 1)

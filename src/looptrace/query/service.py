@@ -10,13 +10,16 @@ short id prefix matches.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 
-from looptrace.model import LogRecord, Span, TraceId
+from looptrace.model import LogRecord, Span, SpanId, TraceId, TraceSummary
 from looptrace.query.critical_path import compute_critical_path, find_bottlenecks
 from looptrace.query.tree import build_tree, compute_rollups, compute_totals, summarize_trace
 from looptrace.query.views import SpanNode, SpanView, TraceView
@@ -42,6 +45,8 @@ _SPAN_ID_LENGTH = 16
 _AMBIGUOUS_CANDIDATES = 10
 _MAX_BUCKETS = 100_000
 _HEX = re.compile(r"[0-9a-f]+")
+_OUTLINE_CACHE_SPANS = 200_000
+"""How many spans the outline views kept for `get_span` may hold in all (about 1 KB each)."""
 
 
 class AmbiguousTraceIdError(ValueError):
@@ -132,8 +137,8 @@ def _build_trace_view(spans: Sequence[Span], logs: Sequence[LogRecord]) -> Trace
 class QueryService:
     """The read side of looptrace, one method per API route.
 
-    Thread-safety: holds no state of its own beyond the reader, which is safe to call from
-    several threads, so one instance serves every request.
+    Thread-safety: one instance serves every request. Its only state beyond the reader (safe
+    to call from several threads) is a small cache of outline views, which `_outline_lock` guards.
     """
 
     def __init__(self, reader: TraceReader) -> None:
@@ -143,6 +148,11 @@ class QueryService:
             reader: the storage engine's reader (any `TraceReader`).
         """
         self._reader = reader
+        # Outline views of the latest traces asked for, so that opening span after span of a
+        # 20,000-span trace does not rebuild its tree each time. An entry is used only while
+        # the trace's summary is unchanged: any span written to the trace changes its count.
+        self._outline_lock = threading.Lock()
+        self._outlines: OrderedDict[TraceId, tuple[tuple[object, ...], TraceView, dict[SpanId, int]]] = OrderedDict()
 
     # --- traces ---------------------------------------------------------------------------
 
@@ -200,6 +210,31 @@ class QueryService:
             return None
         return build_trace_view(spans, self._reader.get_logs(full_id))
 
+    def get_trace_skeleton(self, trace_id: str) -> TraceView | None:
+        """The trace page without payloads: what a waterfall draws, at a fraction of `get_trace`'s cost.
+
+        The same view as `get_trace` (summary, tree order, rollups, critical path, totals),
+        built from `TraceReader.get_span_outlines`: every span's `attributes`,
+        `resource_attributes`, `links` and event attributes are empty, and `logs` is empty.
+        A span's payload is one `get_span` away. The view is shared with later calls (it is
+        kept while the trace is unchanged): read it, never modify it.
+
+        Args:
+            trace_id: as for `get_trace` (a unique prefix works).
+
+        Returns:
+            The view, or None when no trace has that id (or prefix).
+
+        Raises:
+            ValueError: `trace_id` is not hex or is too short or too long.
+            AmbiguousTraceIdError: the prefix matches several traces.
+        """
+        full_id = self._resolve_trace_id(trace_id)
+        if full_id is None:
+            return None
+        found = self._outline_view(full_id)
+        return None if found is None else found[0]
+
     def get_span(self, trace_id: str, span_id: str) -> SpanView | None:
         """One span with its place in the tree, its subtree rollup and its logs.
 
@@ -220,14 +255,48 @@ class QueryService:
         full_id = self._resolve_trace_id(trace_id)
         if full_id is None:
             return None
-        spans = self._reader.get_spans(full_id)
-        if not any(span.span_id == normalized_span_id for span in spans):
+        span = self._reader.get_span(full_id, normalized_span_id)
+        if span is None:
             return None
-        view = build_trace_view(spans)
-        if view is None:  # pragma: no cover  # spans is not empty here
+        # The span's place in the tree (depth, rollup, critical path) needs the whole trace,
+        # but only its outline: decoding every span's payload for one detail panel cost seconds.
+        found = self._outline_view(full_id)
+        position = None if found is None else found[1].get(normalized_span_id)
+        if found is None or position is None:  # pragma: no cover  # written or deleted between the reads
             return None
-        node = next(node for node in view.spans if node.span.span_id == normalized_span_id)
+        # A copy: the cached view's node keeps its outline.
+        node = dataclasses.replace(found[0].spans[position], span=span)
         return SpanView(trace_id=full_id, node=node, logs=self._reader.get_logs(full_id, normalized_span_id))
+
+    def _outline_view(self, trace_id: TraceId) -> tuple[TraceView, dict[SpanId, int]] | None:
+        """The trace's view built from span outlines, and each span's position in it; shared, read-only."""
+        summary = self._reader.get_summary(trace_id)
+        if summary is None:
+            return None
+        key = _summary_key(summary)
+        with self._outline_lock:
+            cached = self._outlines.get(trace_id)
+            if cached is not None and cached[0] == key:
+                self._outlines.move_to_end(trace_id)
+                return cached[1], cached[2]
+        # Reading builds as many objects as the view does (spans, events, empty payloads).
+        with _collector_paused():
+            view = _build_trace_view(self._reader.get_span_outlines(trace_id), ())
+            if view is None:
+                return None
+            positions = {node.span.span_id: i for i, node in enumerate(view.spans)}
+        # Spans written between the summary and the outlines leave the entry under an older
+        # key: the next call misses and rebuilds, never the other way round.
+        with self._outline_lock:
+            self._outlines[trace_id] = (key, view, positions)
+            self._outlines.move_to_end(trace_id)
+            total = sum(len(entry[1].spans) for entry in self._outlines.values())
+            while total > _OUTLINE_CACHE_SPANS and len(self._outlines) > 1:
+                _, (_, evicted, _) = self._outlines.popitem(last=False)
+                total -= len(evicted.spans)
+            if total > _OUTLINE_CACHE_SPANS:
+                self._outlines.clear()
+        return view, positions
 
     def _resolve_trace_id(self, trace_id: str) -> TraceId | None:
         prefix = trace_id.strip().lower()
@@ -303,6 +372,20 @@ class QueryService:
         if not service:
             raise ValueError("service must not be empty")
         return self._reader.operations(service)
+
+
+def _summary_key(summary: TraceSummary) -> tuple[object, ...]:
+    # Every span written to a trace adds to its span count; the rest catches a trace deleted
+    # and written anew with as many spans.
+    return (
+        summary.span_count,
+        summary.start_ns,
+        summary.end_ns,
+        summary.error_count,
+        summary.llm_calls,
+        summary.root_span_id,
+        summary.cost_usd,
+    )
 
 
 def _check_limit(limit: int, name: str) -> None:

@@ -186,6 +186,35 @@ async def get_trace(request: Request, trace_id: str) -> Response:
     return Response(body, media_type="application/json")
 
 
+def _skeleton_body(service: QueryService, trace_id: str) -> bytes:
+    try:
+        view = service.get_trace_skeleton(trace_id)
+    except AmbiguousTraceIdError as exc:
+        raise HTTPException(status_code=422, detail={"message": str(exc), "candidates": exc.candidates}) from None
+    except ValueError as exc:
+        raise _unprocessable(str(exc)) from None
+    if view is None:
+        raise HTTPException(status_code=404, detail=f"trace {trace_id} not found")
+    return _json.skeleton_body(view)
+
+
+@router.get(
+    "/api/v1/traces/{trace_id}/skeleton", tags=["traces"], summary="One trace as compact columns, for a waterfall"
+)
+async def get_trace_skeleton(request: Request, trace_id: str) -> Response:
+    """The trace's tree without payloads, one array per field (format `looptrace.skeleton.v1`).
+
+    Summary, totals and critical path as in `GET /api/v1/traces/{trace_id}`; for each span, in
+    the same depth-first order, only what a waterfall draws: ids, parent index, name, category,
+    depth, offset and duration, status, critical path and bottleneck flags, child count, model,
+    tokens, cost, tool, iteration, finish reason and its subtree rollup. Event times and names
+    and the critical path are flat columns naming spans by index. A span's attributes, events
+    and logs come from `GET /api/v1/traces/{trace_id}/spans/{span_id}`.
+    """
+    body = await run_in_threadpool(_skeleton_body, _query(request), trace_id)
+    return Response(body, media_type="application/json")
+
+
 @router.get("/api/v1/traces/{trace_id}/spans/{span_id}", tags=["traces"], summary="One span with its logs")
 async def get_span(request: Request, trace_id: str, span_id: str) -> JSONResponse:
     """One span, its subtree rollup and the log records that carry its id."""

@@ -166,6 +166,20 @@ class TraceReader(Protocol):
         """Every stored span of one trace, in start order; empty when unknown."""
         ...
 
+    def get_span_outlines(self, trace_id: TraceId) -> list[Span]:
+        """Every stored span of one trace, in start order, without its payload; empty when unknown.
+
+        What a trace's shape, rollups and waterfall need, read without decoding the JSON
+        payload: each span is as `get_spans` returns it, except that `attributes`,
+        `resource_attributes` and `links` are empty and every event keeps only its name and
+        time (its `attributes` are empty). Every promoted field is filled.
+        """
+        ...
+
+    def get_span(self, trace_id: TraceId, span_id: str) -> Span | None:
+        """One stored span with its whole payload, None when unknown."""
+        ...
+
     def get_summary(self, trace_id: TraceId) -> TraceSummary | None:
         """The summary of one trace, None when unknown."""
         ...

@@ -67,23 +67,54 @@ function describeLlm(span) {
   };
 }
 
+/** A tool span's input, output and error, from its attributes and status (a full span, not a skeleton row). */
+export function toolIo(span) {
+  const attrs = span.attributes || {};
+  return {
+    input: firstAttribute(attrs, TOOL_INPUT_KEYS) ?? null,
+    output: firstAttribute(attrs, TOOL_OUTPUT_KEYS) ?? null,
+    error: span.status?.code === "ERROR" ? span.status?.message || "error" : null,
+  };
+}
+
 function describeTool(span) {
   const attrs = span.attributes || {};
   return {
     spanId: span.span_id,
     name: span.tool_name || attrs.tool_name || attrs["gen_ai.tool.name"] || span.name,
-    input: firstAttribute(attrs, TOOL_INPUT_KEYS) ?? null,
-    output: firstAttribute(attrs, TOOL_OUTPUT_KEYS) ?? null,
+    ...toolIo(span),
     isError: span.status?.code === "ERROR",
-    error: span.status?.code === "ERROR" ? span.status?.message || "error" : null,
   };
+}
+
+/**
+ * How an agent loop ended, from its root span (a full span, with attributes): the final answer,
+ * or why it stopped without one.
+ *
+ * @returns {{finalAnswer:any, stop:string|null}}
+ */
+export function agentOutcome(root, iterationCount) {
+  const rootAttrs = root?.attributes || {};
+  const finalAnswer = firstAttribute(rootAttrs, FINAL_KEYS) ?? null;
+  let stop = null;
+  const maxIterations = Number(rootAttrs.max_iterations ?? rootAttrs["agent.max_iterations"]);
+  if (finalAnswer == null && Number.isFinite(maxIterations) && iterationCount >= maxIterations) {
+    stop = `stopped after reaching max_iterations (${maxIterations}) without a final answer`;
+  } else if (finalAnswer == null && root?.status?.code === "ERROR") {
+    stop = `failed: ${root.status.message || "error"}`;
+  }
+  return { finalAnswer, stop };
 }
 
 /**
  * The agent view of a trace: each iteration's decision (first LLM call in it), the tools it ran,
  * and how the loop ended (final answer, or the max-iterations stop).
  *
- * @returns {{iterations:Array<object>, finalAnswer:any, stop:string|null, rootName:string|null}}
+ * Skeleton rows (skeleton.js) carry no attributes: then tool input/output, the final answer and
+ * the iteration's action are null, and the caller fills them from the spans' details
+ * (`toolIo`, `agentOutcome`).
+ *
+ * @returns {{iterations:Array<object>, finalAnswer:any, stop:string|null, rootName:string|null, rootSpanId:string|null}}
  */
 export function extractAgentView(tree) {
   const positions = findIterations(tree);
@@ -110,16 +141,8 @@ export function extractAgentView(tree) {
   });
   const rootPos = positions.length ? topAncestor(tree, positions[0]) : 0;
   const root = tree.n ? tree.spans[tree.order[rootPos]] : null;
-  const rootAttrs = root?.attributes || {};
-  const finalAnswer = firstAttribute(rootAttrs, FINAL_KEYS) ?? null;
-  let stop = null;
-  const maxIterations = Number(rootAttrs.max_iterations ?? rootAttrs["agent.max_iterations"]);
-  if (finalAnswer == null && Number.isFinite(maxIterations) && iterations.length >= maxIterations) {
-    stop = `stopped after reaching max_iterations (${maxIterations}) without a final answer`;
-  } else if (finalAnswer == null && root?.status?.code === "ERROR") {
-    stop = `failed: ${root.status.message || "error"}`;
-  }
-  return { iterations, finalAnswer, stop, rootName: root?.name ?? null };
+  const { finalAnswer, stop } = agentOutcome(root, iterations.length);
+  return { iterations, finalAnswer, stop, rootName: root?.name ?? null, rootSpanId: root?.span_id ?? null };
 }
 
 function topAncestor(tree, pos) {

@@ -1,8 +1,9 @@
 // The trace page: header totals, waterfall / agent view tabs, span detail; ?span= deep links.
-import { getJson } from "./api.js";
+import { getJson, spanLoader, tracePaths } from "./api.js";
 import { h, clear } from "./dom.js";
 import { formatCost, formatCount, formatDuration, formatTime } from "./format.js";
-import { buildTree, searchPositions, stepMatch } from "./tree.js";
+import { searchPositions, stepMatch } from "./tree.js";
+import { treeFromSkeleton } from "./skeleton.js";
 import { createWaterfall } from "./waterfall.js";
 import { renderSpanDetail } from "./detail.js";
 import { renderAgentView } from "./agentview.js";
@@ -42,14 +43,32 @@ export function renderTracePage(root, traceId, params) {
   let waterfall = null;
   let tree = null;
   let trace = null;
-  let logsBySpan = new Map();
+  let agentView = null;
+  // The skeleton draws the waterfall; a span's payload and logs are fetched when it is opened.
+  const loadSpan = spanLoader(traceId);
   const page = h("div", { class: "trace-page" }, h("p", { class: "muted" }, "Loading trace…"));
   root.appendChild(page);
 
   const detail = h("aside", { class: "detail", id: "detail" }, h("p", { class: "muted" }, "Select a span to see its detail."));
+  let opened = null;
   const openSpan = (pos) => {
     const span = tree.spans[tree.order[pos]];
-    renderSpanDetail(detail, span, logsBySpan.get(span.span_id) || []);
+    const spanId = span.span_id;
+    opened = spanId;
+    detail.replaceChildren(h("h2", { class: "detail-title" }, span.name), h("p", { class: "muted" }, "Loading span…"));
+    loadSpan(spanId).then(
+      (full) => {
+        // Only the last span opened fills the panel, whatever order the answers come in.
+        if (disposed || opened !== spanId) return;
+        // The span endpoint measures offsets from the span's own start; the page, from the trace's.
+        const shift = span.offset_ms - (full.offset_ms ?? 0);
+        const events = (full.events || []).map((e) => ({ ...e, offset_ms: e.offset_ms + shift }));
+        renderSpanDetail(detail, { ...full, offset_ms: span.offset_ms, events }, full.logs || []);
+      },
+      (err) => {
+        if (!disposed && opened === spanId) detail.replaceChildren(h("p", { class: "error" }, `Could not load span ${spanId}: ${err.message}`));
+      },
+    );
     const hash = `#/traces/${encodeURIComponent(traceId)}?span=${encodeURIComponent(span.span_id)}`;
     // replaceState: a deep link to the selected span, without a hashchange re-route.
     if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -63,16 +82,13 @@ export function renderTracePage(root, traceId, params) {
 
   let showTab = () => {};
 
-  getJson(`/api/v1/traces/${encodeURIComponent(traceId)}`)
+  getJson(tracePaths.skeleton(traceId))
     .then((body) => {
       if (disposed) return;
+      // Marks for bench/bench_ui_waterfall.py: server+network+parse time vs our build+render time.
+      performance.mark("looptrace:trace-fetched");
       trace = body;
-      tree = buildTree(trace.spans);
-      for (const log of trace.logs || []) {
-        if (!log.span_id) continue;
-        if (!logsBySpan.has(log.span_id)) logsBySpan.set(log.span_id, []);
-        logsBySpan.get(log.span_id).push(log);
-      }
+      tree = treeFromSkeleton(trace);
       const tabs = h("div", { class: "tabs", role: "tablist" });
       const panes = {};
       const tabButtons = {};
@@ -90,7 +106,7 @@ export function renderTracePage(root, traceId, params) {
         }
         if (key === "agent" && !agentRendered) {
           agentRendered = true;
-          renderAgentView(panes.agent, tree, openSpanId);
+          agentView = renderAgentView(panes.agent, tree, openSpanId, loadSpan);
         }
       };
 
@@ -104,13 +120,14 @@ export function renderTracePage(root, traceId, params) {
         h("button", { type: "button", id: "zoom-reset", on: { click: () => waterfall.zoom(tree.t0, tree.t1) } }, "Reset zoom"),
         search,
         counter,
-        h("span", { class: "legend" }, h("span", { class: "legend-crit" }, "critical path"), " ", h("span", { class: "wf-bneck" }, "⏱"), " bottleneck"),
+        h("span", { class: "legend" }, h("span", { class: "legend-crit" }, "critical path"), " ", h("span", { class: "wf-bneck" }, "◆"), " bottleneck"),
       );
       const wfHolder = h("div", { class: "wf-holder" });
       panes.waterfall.append(toolbar, wfHolder);
       clear(page).append(header(trace), tabs, h("div", { class: "trace-body" }, h("div", { class: "trace-main" }, panes.waterfall, panes.agent), detail));
       showTab("waterfall");
-      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, criticalPath: trace.critical_path });
+      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, critical: tree.critical });
+      performance.mark("looptrace:waterfall-rendered");
 
       let matches = new Int32Array(0);
       const step = (dir) => {
@@ -153,6 +170,7 @@ export function renderTracePage(root, traceId, params) {
     dispose() {
       disposed = true;
       waterfall?.dispose();
+      agentView?.dispose();
     },
   };
 }

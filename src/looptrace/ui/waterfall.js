@@ -16,7 +16,8 @@ const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever
  *
  * @param {HTMLElement} container
  * @param {object} tree
- * @param {{onSelect?:(pos:number)=>void, onOpen?:(pos:number)=>void, criticalPath?:Array<object>}} options
+ * @param {{onSelect?:(pos:number)=>void, onOpen?:(pos:number)=>void, criticalPath?:Array<object>,
+ *   critical?:Map<string, number[]>}} options
  */
 export function createWaterfall(container, tree, options = {}) {
   const collapsed = new Uint8Array(tree.n);
@@ -30,8 +31,10 @@ export function createWaterfall(container, tree, options = {}) {
   let pool = [];
   let frame = 0;
 
-  const critical = new Map();
-  for (const seg of options.criticalPath || []) {
+  // span_id → [start, end] of its time on the critical path: given (skeleton.js), or built
+  // from the segments of GET /api/v1/traces/{id}.
+  const critical = options.critical || new Map();
+  for (const seg of options.critical ? [] : options.criticalPath || []) {
     const prev = critical.get(seg.span_id);
     const s = seg.offset_ms;
     const e = seg.offset_ms + seg.duration_ms;
@@ -60,7 +63,7 @@ export function createWaterfall(container, tree, options = {}) {
     const err = h("span", { class: "wf-err", title: "error" }, "!");
     const badge = h("span", { class: "wf-badge" });
     const rollup = h("span", { class: "wf-rollup" });
-    const bneck = h("span", { class: "wf-bneck", title: "bottleneck: the child that dominates its parent's critical path" }, "⏱");
+    const bneck = h("span", { class: "wf-bneck", title: "bottleneck: the child that dominates its parent's critical path" }, "◆");
     const dur = h("span", { class: "wf-dur" });
     const label = h("div", { class: "wf-label" }, toggle, icon, name, err, badge, rollup, bneck, dur);
     const bar = h("div", { class: "wf-bar" });

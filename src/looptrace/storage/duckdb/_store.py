@@ -163,6 +163,16 @@ class DuckDBTraceStore:
         with self._reader() as cur:
             return _reader.get_spans(cur, trace_id)
 
+    def get_span_outlines(self, trace_id: TraceId) -> list[Span]:
+        """Every span of one trace without its JSON payload (see `TraceReader.get_span_outlines`)."""
+        with self._reader() as cur:
+            return _reader.get_span_outlines(cur, trace_id)
+
+    def get_span(self, trace_id: TraceId, span_id: str) -> Span | None:
+        """One span with its payload, None when unknown."""
+        with self._reader() as cur:
+            return _reader.get_span(cur, trace_id, span_id)
+
     def get_summary(self, trace_id: TraceId) -> TraceSummary | None:
         """The summary of one trace, None when unknown."""
         with self._reader() as cur:

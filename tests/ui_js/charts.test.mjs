@@ -1,0 +1,36 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { extent, linearScale, linePath, seriesBy } from "../../src/looptrace/ui/charts.js";
+import { groupSessions } from "../../src/looptrace/ui/sessions.js";
+
+test("stats rows group into sorted series per model", () => {
+  const rows = [
+    { bucket_start: "2026-01-01T01:00:00Z", model: "a", cost_usd: 2 },
+    { bucket_start: "2026-01-01T00:00:00Z", model: "a", cost_usd: 1 },
+    { bucket_start: "2026-01-01T00:00:00Z", model: "b", cost_usd: 5 },
+  ];
+  const series = seriesBy(rows, "model", (r) => r.cost_usd);
+  assert.deepEqual([...series.keys()], ["a", "b"]);
+  assert.deepEqual(series.get("a").map((p) => p.y), [1, 2]);
+  const { y1 } = extent(series);
+  assert.equal(y1, 5);
+});
+
+test("scales and paths", () => {
+  const sx = linearScale(0, 10, 0, 100);
+  assert.equal(sx(5), 50);
+  assert.equal(linearScale(3, 3, 0, 100)(3), 50);
+  assert.equal(linePath([{ x: 0, y: 0 }, { x: 10, y: 10 }], sx, sx), "M0.0 0.0 L100.0 100.0");
+  assert.deepEqual(extent(new Map()), { x0: 0, x1: 1, y0: 0, y1: 1 });
+});
+
+test("sessions group trace summaries and sum their cost", () => {
+  const sessions = groupSessions([
+    { session_id: "s1", start_time: "2026-01-01T00:00:00Z", cost_usd: 0.5, total_tokens: 10, llm_calls: 1, error_count: 0 },
+    { session_id: "s1", start_time: "2026-01-01T00:01:00Z", cost_usd: 0.25, total_tokens: 5, llm_calls: 1, error_count: 1 },
+    { session_id: null, start_time: "2026-01-01T00:00:00Z" },
+  ]);
+  assert.equal(sessions.length, 1);
+  assert.equal(sessions[0].cost, 0.75);
+  assert.equal(sessions[0].traces.length, 2);
+});
