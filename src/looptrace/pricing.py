@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-
-from genai_prices import Usage
-from genai_prices.data_snapshot import get_snapshot
-from genai_prices.types import ModelInfo, ModelPrice, Provider
+from typing import TYPE_CHECKING
 
 from looptrace import semconv
+
+if TYPE_CHECKING:
+    # genai-prices (with pydantic) takes 0.5-0.8 s to import: it is loaded on first use or by
+    # `warm_up()`, so `import looptrace` and the server's start do not wait for it.
+    from genai_prices.types import ModelInfo, ModelPrice, Provider
 
 __all__ = ["PriceResult", "compute_cost", "normalize_provider", "warm_up"]
 
@@ -139,6 +141,8 @@ def compute_cost(
         return PriceResult(round(cost, 12), resolved.model.id, resolved.note)
     if price is None:
         return PriceResult(None, resolved.model.id, f"no price known for {model} today")
+    from genai_prices import Usage
+
     try:
         usage = Usage(
             input_tokens=max(inp, cache_read + cache_write),
@@ -159,6 +163,8 @@ def warm_up() -> None:
     A server calls it at start, so the first ingest batch does not pay for it. Idempotent and cheap after the
     first call; never fetches anything.
     """
+    from genai_prices.data_snapshot import get_snapshot
+
     get_snapshot()
 
 
@@ -173,6 +179,8 @@ def _resolve_as_sent(provider: str | None, model: str) -> _Resolved | None:
 
 @lru_cache(maxsize=4096)
 def _resolve(provider_id: str | None, model: str) -> _Resolved | None:
+    from genai_prices.data_snapshot import get_snapshot
+
     snapshot = get_snapshot()
     note: str | None = None
     try:

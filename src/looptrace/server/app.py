@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from looptrace import pricing
 from looptrace.server import api, jaeger, otlp_http, ui
 from looptrace.server.otlp_grpc import OTLPGrpcReceiver
 from looptrace.server.runtime import Runtime
@@ -49,6 +51,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             await asyncio.to_thread(opened.close)
             raise
         app.state.runtime = opened
+        # Loading the price tables takes a second or two: do it once the port is open, beside
+        # the first requests, rather than in the first batch or before the server answers.
+        threading.Thread(target=pricing.warm_up, name="looptrace-pricing-warm-up", daemon=True).start()
         _log.info(
             "looptrace ready: OTLP/HTTP and API on http://%s:%d, OTLP/gRPC on %s, data in %s",
             settings.host,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from looptrace import pricing
 from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
 from looptrace.query.service import QueryService
@@ -62,9 +61,6 @@ class Runtime:
         except BaseException:
             lock_file.close()
             raise
-        # Loading the price tables takes a second or two: do it beside start-up, not in the
-        # first batch (and not before the port opens).
-        threading.Thread(target=pricing.warm_up, name="looptrace-pricing-warm-up", daemon=True).start()
         pipeline = IngestPipeline(store)
         log = IngestLog(
             data_dir / _LOG_DIR,
