@@ -3,7 +3,8 @@
 Starts a real `looptrace serve`, posts one 5,000-span agent trace as OTLP/JSON, then times:
   * `looptrace show TRACE_ID` as a subprocess (what a user waits for: interpreter start,
     imports, the HTTP round trip, JSON parsing, rendering, printing), several runs;
-  * in-process: fetching the trace with LooptraceClient, and rendering it to lines.
+  * in-process: fetching the trace skeleton with LooptraceClient (what `show` fetches; the full
+    trace, which `show --json` prints, for comparison), and rendering the skeleton to lines.
 
     .venv/bin/python bench/bench_cli_show.py [--spans 5000] [--runs 5]
 """
@@ -96,14 +97,17 @@ def main() -> None:
                 startup_sec.append(time.perf_counter() - started)
 
             fetch_sec: list[float] = []
+            full_fetch_sec: list[float] = []
             render_sec: list[float] = []
             with LooptraceClient(server.url) as client:
                 for _ in range(args.runs):
                     started = time.perf_counter()
-                    trace = client.get_trace(TRACE_ID)
+                    skeleton = client.get_trace_skeleton(TRACE_ID)
                     fetched = time.perf_counter()
-                    lines = render_trace_tree(trace, 160, Style(enabled=True))
+                    lines = render_trace_tree(skeleton, 160, Style(enabled=True))
                     rendered = time.perf_counter()
+                    client.get_trace(TRACE_ID)
+                    full_fetch_sec.append(time.perf_counter() - rendered)
                     fetch_sec.append(fetched - started)
                     render_sec.append(rendered - fetched)
                     assert len(lines) > args.spans
@@ -115,7 +119,8 @@ def main() -> None:
         f"min {_ms(min(subprocess_sec))}"
     )
     print(f"  of which start-up (interpreter, imports, no server): median {_ms(statistics.median(startup_sec))}")
-    print(f"in-process fetch (HTTP + JSON parse):  median {_ms(statistics.median(fetch_sec))}")
+    print(f"in-process skeleton fetch (HTTP + JSON parse):  median {_ms(statistics.median(fetch_sec))}")
+    print(f"in-process full trace fetch (`show --json`):     median {_ms(statistics.median(full_fetch_sec))}")
     print(f"in-process render ({args.spans} rows, colour): median {_ms(statistics.median(render_sec))}")
 
 

@@ -9,39 +9,44 @@
                 t.output = search(q)
 
 This module re-exports the SDK's public names (`looptrace.sdk`); it never loads the server side.
+It loads the SDK (and OpenTelemetry) on the first use of one of them, so `looptrace.client`, the
+CLI and the server, which import submodules of this package, do not pay for it.
 """
 
 from __future__ import annotations
 
-from looptrace.sdk import (
-    AdvancedOptions,
-    AgentRun,
-    Config,
-    ConfigurationError,
-    ContextExecutor,
-    LLMCall,
-    LooptraceError,
-    Step,
-    TailSampling,
-    ToolCall,
-    agent,
-    continue_trace,
-    current_span_id,
-    current_trace_id,
-    event,
-    extract,
-    flush,
-    init,
-    inject,
-    llm,
-    shutdown,
-    step,
-    submit,
-    subprocess_env,
-    tool,
-    traceparent,
-    wrap_context,
-)
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from looptrace.sdk import (
+        AdvancedOptions,
+        AgentRun,
+        Config,
+        ConfigurationError,
+        ContextExecutor,
+        LLMCall,
+        LooptraceError,
+        Step,
+        TailSampling,
+        ToolCall,
+        agent,
+        continue_trace,
+        current_span_id,
+        current_trace_id,
+        event,
+        extract,
+        flush,
+        init,
+        inject,
+        llm,
+        shutdown,
+        step,
+        submit,
+        subprocess_env,
+        tool,
+        traceparent,
+        wrap_context,
+    )
 
 __all__ = [
     "AdvancedOptions",
@@ -72,3 +77,14 @@ __all__ = [
     "traceparent",
     "wrap_context",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Load the SDK when one of its names is first used (PEP 562)."""
+    if name not in __all__:
+        raise AttributeError(f"module 'looptrace' has no attribute {name!r}")
+    import looptrace.sdk as _sdk
+
+    value = getattr(_sdk, name)
+    globals()[name] = value  # later lookups skip this function
+    return value

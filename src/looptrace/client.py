@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,7 @@ from urllib.parse import quote
 import httpx
 
 from looptrace import envvars
-from looptrace.sdk._errors import LooptraceError
+from looptrace._errors import LooptraceError
 
 __all__ = [
     "DEFAULT_SERVER",
@@ -54,12 +55,16 @@ __all__ = [
     "Rollup",
     "ServerError",
     "ServerUnreachableError",
+    "SkeletonCriticalPath",
+    "SkeletonEvents",
+    "SkeletonSpans",
     "Span",
     "SpanDetail",
     "SpanEvent",
     "StatsSummary",
     "Trace",
     "TracePage",
+    "TraceSkeleton",
     "TraceSummary",
     "TraceTotals",
     "resolve_server_url",
@@ -351,6 +356,73 @@ class SpanDetail(Span):
     logs: list[LogRecord]
 
 
+SKELETON_FORMAT = "looptrace.skeleton.v1"
+"""The skeleton layout this client reads (`TraceSkeleton.format`)."""
+
+
+class SkeletonSpans(TypedDict):
+    """A skeleton's spans as columns: entry `i` of every list is span `i` (depth-first order)."""
+
+    span_id: list[str]
+    parent: list[int]
+    name: list[str]
+    category: list[str]
+    depth: list[int]
+    offset_ms: list[float]
+    duration_ms: list[float]
+    status_code: list[str]
+    status_message: list[str]
+    is_on_critical_path: list[bool]
+    is_bottleneck: list[bool]
+    is_orphan: list[bool]
+    child_count: list[int]
+    model: list[str | None]
+    provider: list[str | None]
+    input_tokens: list[int | None]
+    output_tokens: list[int | None]
+    cost_usd: list[float | None]
+    tool_name: list[str | None]
+    iteration: list[int | None]
+    finish_reason: list[str | None]
+    is_duplicate_llm: list[bool]
+    rollup_span_count: list[int]
+    rollup_error_count: list[int]
+    rollup_llm_calls: list[int]
+    rollup_input_tokens: list[int]
+    rollup_output_tokens: list[int]
+    rollup_cost_usd: list[float]
+    rollup_unpriced_llm_calls: list[int]
+
+
+class SkeletonEvents(TypedDict):
+    """Span events as columns: `span[k]` is the index of the span event `k` belongs to."""
+
+    span: list[int]
+    offset_ms: list[float]
+    name: list[str]
+
+
+class SkeletonCriticalPath(TypedDict):
+    """The critical path's segments as columns, naming spans by index."""
+
+    span: list[int]
+    offset_ms: list[float]
+    duration_ms: list[float]
+
+
+class TraceSkeleton(TypedDict):
+    """`GET /api/v1/traces/{trace_id}/skeleton`: a trace's tree without payloads, one list per field."""
+
+    format: str
+    summary: TraceSummary
+    totals: TraceTotals
+    max_depth: int
+    span_count: int
+    spans: SkeletonSpans
+    events: SkeletonEvents
+    critical_path: SkeletonCriticalPath
+
+
 class StatsSummary(TypedDict):
     """`GET /api/v1/stats/summary`: totals over a time range."""
 
@@ -492,7 +564,9 @@ class LooptraceClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.server = resolve_server_url(server)
-        self._http = httpx.Client(base_url=self.server, timeout=timeout, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.server, timeout=timeout, transport=transport, verify=_tls_context(self.server, transport)
+        )
 
     def __enter__(self) -> LooptraceClient:
         return self
@@ -659,6 +733,28 @@ class LooptraceClient:
         """
         return cast(Trace, self._get_json(f"/api/v1/traces/{quote(trace_id.strip(), safe='')}"))
 
+    def get_trace_skeleton(self, id_or_prefix: str) -> TraceSkeleton:
+        """One trace without payloads: summary, totals, and the waterfall's fields as columns.
+
+        A fraction of `get_trace`'s size and time for big traces; a span's attributes, events and
+        logs come from `get_span`.
+
+        Args:
+            id_or_prefix: the full 32-hex-character id or a unique prefix of 8 or more.
+
+        Raises:
+            NotFoundError: no such trace.
+            AmbiguousTraceIdError: the prefix matches several traces.
+            BadRequestError: the id is not hex or has the wrong length.
+            ServerError: the server answers a skeleton layout this client does not know.
+        """
+        path = f"/api/v1/traces/{quote(id_or_prefix.strip(), safe='')}/skeleton"
+        body: Any = self._get_json(path)
+        found = cast(dict[str, Any], body).get("format") if isinstance(body, dict) else None
+        if found != SKELETON_FORMAT:
+            raise ServerError(f"{self.server}{path} answered skeleton format {found!r}, expected {SKELETON_FORMAT!r}")
+        return cast(TraceSkeleton, body)
+
     def get_span(self, trace_id: str, span_id: str) -> SpanDetail:
         """One span with its subtree rollup and the log records carrying its id.
 
@@ -743,6 +839,22 @@ class LooptraceClient:
         partial = reply.get("partialSuccess") or reply.get("partial_success") or {}
         rejected = partial.get(rejected_key) or partial.get(_snake(rejected_key)) or 0
         return ExportResult(int(rejected), str(partial.get("errorMessage") or partial.get("error_message") or ""))
+
+
+def _tls_context(server: str, transport: httpx.BaseTransport | None) -> ssl.SSLContext | bool:
+    """What httpx verifies TLS with: its default (the CA bundle), unless TLS can never be used.
+
+    httpx loads the CA bundle when the client is made, whether or not a request ever uses TLS:
+    about 40 ms of the CLI's start-up. For a plain-HTTP server, reached directly (no proxy from the
+    environment, redirects not followed), an empty context stands in: it still verifies
+    certificates and trusts none, so a TLS connection would fail rather than go unchecked.
+    """
+    if transport is not None:
+        return True  # httpx makes no transport of its own
+    proxied = any(key.lower().endswith("_proxy") and value for key, value in os.environ.items())
+    if not proxied and server.lower().startswith("http://"):
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return True
 
 
 def _loads(body: bytes) -> Any:

@@ -143,3 +143,23 @@ def test_the_transport_seam_lets_tests_answer_for_the_server():
         2.0,
         "server answered 503: draining",
     )
+
+
+def test_get_trace_skeleton_returns_the_columns_in_the_full_traces_order(client: LooptraceClient):
+    skeleton = client.get_trace_skeleton(AGENT_TRACE_ID[:8])
+    trace = client.get_trace(AGENT_TRACE_ID)
+    assert skeleton["format"] == "looptrace.skeleton.v1"
+    assert skeleton["summary"] == trace["summary"]
+    assert skeleton["spans"]["span_id"] == [s["span_id"] for s in trace["spans"]]
+    assert skeleton["spans"]["status_message"] == [s["status"]["message"] for s in trace["spans"]]
+    with pytest.raises(NotFoundError):
+        client.get_trace_skeleton("f" * 32)
+
+
+def test_a_skeleton_in_a_layout_the_client_does_not_know_is_a_server_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"format": "looptrace.skeleton.v9", "spans": {}})
+
+    with LooptraceClient("http://looptrace", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(ServerError, match="skeleton.v9"):
+            client.get_trace_skeleton("4bf92f35")

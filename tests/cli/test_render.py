@@ -1,4 +1,4 @@
-"""Rendering edge cases, on trace JSON built in-process the way the server builds it."""
+"""Rendering edge cases, on trace skeletons built in-process the way the server builds them."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ from typing import cast
 
 from looptrace.cli._common import Style
 from looptrace.cli._render import render_trace_tree
-from looptrace.client import Trace
+from looptrace.client import TraceSkeleton
 from looptrace.model import Span
 from looptrace.query.service import build_trace_view
-from looptrace.server._json import trace_json
+from looptrace.server._json import skeleton_json
 
 NS = 1_700_000_000_000_000_000
 TRACE_ID = "d" * 32
 
 
-def _trace(spans: list[Span]) -> Trace:
+def _trace(spans: list[Span]) -> TraceSkeleton:
     view = build_trace_view(spans)
     assert view is not None
-    return cast(Trace, trace_json(view))
+    return cast(TraceSkeleton, skeleton_json(view))
 
 
 def test_a_deep_chain_keeps_every_row_at_the_width_and_the_names_readable():
@@ -49,3 +49,36 @@ def test_orphans_and_several_roots_each_start_a_tree():
     ]
     rows = [line for line in render_trace_tree(_trace(spans), 100, Style(enabled=False)) if line.endswith("│")]
     assert [row[4:20].rstrip() for row in rows] == ["root", "└─ child", "orphan"]
+
+
+def test_an_error_row_shows_its_status_message_and_an_llm_row_without_a_model_shows_its_provider():
+    spans = [
+        Span(TRACE_ID, "0000000000000001", None, "root", NS, NS + 10_000_000),
+        Span(
+            TRACE_ID,
+            "0000000000000002",
+            "0000000000000001",
+            "fetch",
+            NS + 1_000_000,
+            NS + 2_000_000,
+            status_code="ERROR",
+            status_message="ConnectionError: refused",
+        ),
+        Span(
+            TRACE_ID,
+            "0000000000000003",
+            "0000000000000001",
+            "call",
+            NS + 3_000_000,
+            NS + 4_000_000,
+            category="llm",
+            provider="anthropic",
+            input_tokens=10,
+            output_tokens=2,
+        ),
+    ]
+    rows = [line for line in render_trace_tree(_trace(spans), 140, Style(enabled=False)) if line.endswith("│")]
+    assert "ConnectionError: refused" in rows[1]
+    assert "anthropic" in rows[2] and "10→2 tok -" in rows[2]
+    # The root's one LLM call has no known cost: the subtree total says so instead of $0.
+    assert "Σ 1 llm" in rows[0] and "12 tok -" in rows[0]

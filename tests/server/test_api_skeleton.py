@@ -130,6 +130,7 @@ async def test_skeleton_columns_hold_the_full_traces_values_in_the_same_order(lo
         "is_bottleneck",
         "is_orphan",
         "child_count",
+        "provider",
         "input_tokens",
         "output_tokens",
         "cost_usd",
@@ -141,9 +142,30 @@ async def test_skeleton_columns_hold_the_full_traces_values_in_the_same_order(lo
     for key in same:
         assert columns[key] == [s[key] for s in spans], key
     assert columns["status_code"] == [s["status"]["code"] for s in spans]
+    assert columns["status_message"] == [s["status"]["message"] for s in spans]
     assert columns["model"] == [s["response_model"] or s["request_model"] for s in spans]
-    for key in ("span_count", "error_count", "llm_calls", "input_tokens", "output_tokens", "cost_usd"):
+    rolled = (
+        "span_count",
+        "error_count",
+        "llm_calls",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "unpriced_llm_calls",
+    )
+    for key in rolled:
         assert columns[f"rollup_{key}"] == [s["rollup"][key] for s in spans], key
+
+
+async def test_status_message_is_the_error_text_and_an_empty_string_when_there_is_none(
+    loaded: httpx.AsyncClient,
+) -> None:
+    skeleton, _ = await _both(loaded)
+    columns = skeleton["spans"]
+    by_id = dict(zip(columns["span_id"], columns["status_message"], strict=True))
+    assert by_id[f"{5:016x}"] == "timeout"
+    assert by_id[f"{4:016x}"] == ""
+    assert sum(1 for message in columns["status_message"] if message) == 1
 
 
 async def test_parents_are_indices_and_an_orphan_is_a_root(loaded: httpx.AsyncClient) -> None:

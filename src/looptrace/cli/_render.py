@@ -1,10 +1,11 @@
 """Text rendering of API results: the trace table, the trace tree with its waterfall, one span.
 
 Pure functions from the client's JSON types to lines of text, so commands, tests and the
-benchmark share them. Widths are computed on plain text and colour is applied after padding,
-so a coloured line and a plain one line up the same.
+benchmark share them. The tree reads the trace skeleton's columns (no per-span objects, no
+payloads): a 5,000-span trace renders without fetching its attributes. Widths are computed on
+plain text and colour is applied after padding, so a coloured line and a plain one line up the same.
 
-    render_trace_tree(trace)   header ─ column heads ─ one row per span ─ legend
+    render_trace_tree(skeleton)   header ─ column heads ─ one row per span ─ legend
     row:  markers  tree+name  category  duration  details  │waterfall│
           *!»      ├─ name    llm       812ms     model 100→20 tok $0.0004
 """
@@ -18,7 +19,7 @@ from typing import Any, cast
 
 from looptrace import semconv
 from looptrace.cli._common import Style, fmt_cost, fmt_count, fmt_duration_ms, fmt_local_time, truncate
-from looptrace.client import LogRecord, Span, SpanDetail, Trace, TraceSummary
+from looptrace.client import LogRecord, SkeletonSpans, SpanDetail, Trace, TraceSkeleton, TraceSummary
 
 # --- the trace table (traces, tail) ---------------------------------------------------------------
 
@@ -109,7 +110,7 @@ _BAR = "█"
 LEGEND = "* critical path   ! error   » bottleneck: the parallel branch its siblings waited for"
 
 
-def render_trace_header(trace: Trace, style: Style) -> list[str]:
+def render_trace_header(trace: TraceSkeleton | Trace, style: Style) -> list[str]:
     """The trace's identity and totals, three lines."""
     summary, totals = trace["summary"], trace["totals"]
     errors = totals["error_count"]
@@ -128,15 +129,15 @@ def render_trace_header(trace: Trace, style: Style) -> list[str]:
     ]
 
 
-def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
+def _tree_prefixes(depths: Sequence[int]) -> list[str]:
     """Box-drawing guides per row, from the depth-first order and depths alone."""
-    n = len(spans)
+    n = len(depths)
     is_last = [True] * n
     # Walking backwards, a span is the last of its siblings when no later span at its depth
     # appears before the tree climbs above it.
     next_at_depth: dict[int, int] = {}
     for i in range(n - 1, -1, -1):
-        depth = spans[i]["depth"]
+        depth = depths[i]
         is_last[i] = next_at_depth.get(depth, -1) == -1
         next_at_depth[depth] = i
         # Deeper spans seen so far belong to other parents than the ones before this span.
@@ -144,8 +145,7 @@ def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
             del next_at_depth[deeper]
     prefixes: list[str] = []
     open_levels: list[bool] = []  # open_levels[d]: the ancestor at depth d has later siblings
-    for i, span in enumerate(spans):
-        depth = span["depth"]
+    for i, depth in enumerate(depths):
         del open_levels[depth:]
         if depth == 0:
             prefixes.append("")
@@ -158,26 +158,29 @@ def _tree_prefixes(spans: Sequence[Span]) -> list[str]:
     return prefixes
 
 
-def _llm_details(span: Span, name_shown: bool) -> tuple[str, str]:
-    model = span["response_model"] or span["request_model"] or span["provider"] or ""
-    if name_shown and model in span["name"]:
+def _llm_details(cols: SkeletonSpans, i: int, name_shown: bool) -> tuple[str, str]:
+    model = cols["model"][i] or cols["provider"][i] or ""
+    if name_shown and model in cols["name"][i]:
         model = ""  # the name column already says it ("chat gpt-4o")
-    tokens = f"{fmt_count(span['input_tokens'])}→{fmt_count(span['output_tokens'])} tok"
-    return model, f"{tokens} {fmt_cost(span['cost_usd'])}"
+    tokens = f"{fmt_count(cols['input_tokens'][i])}→{fmt_count(cols['output_tokens'][i])} tok"
+    return model, f"{tokens} {fmt_cost(cols['cost_usd'][i])}"
 
 
-def _details(span: Span, name_shown: bool) -> tuple[str, str]:
-    """(left, right) text of the details column; `name_shown`: the name column shows the whole name."""
-    if span["status"]["code"] == "ERROR" and span["category"] != "llm":
-        return span["status"]["message"] or "error", ""
-    if span["category"] == "llm":
-        return _llm_details(span, name_shown)
-    rollup = span["rollup"]
-    if span["child_count"] and rollup["llm_calls"]:
-        cost = fmt_cost(rollup["cost_usd"]) if rollup["llm_calls"] > rollup["unpriced_llm_calls"] else "-"
-        return f"Σ {rollup['llm_calls']} llm", f"{fmt_count(rollup['total_tokens'])} tok {cost}"
-    if span["tool_name"] and span["tool_name"] not in span["name"]:
-        return span["tool_name"], ""
+def _details(cols: SkeletonSpans, i: int, name_shown: bool) -> tuple[str, str]:
+    """(left, right) text of span i's details column; `name_shown`: the name column shows the whole name."""
+    category = cols["category"][i]
+    if cols["status_code"][i] == "ERROR" and category != "llm":
+        return cols["status_message"][i] or "error", ""
+    if category == "llm":
+        return _llm_details(cols, i, name_shown)
+    llm_calls = cols["rollup_llm_calls"][i]
+    if cols["child_count"][i] and llm_calls:
+        cost = fmt_cost(cols["rollup_cost_usd"][i]) if llm_calls > cols["rollup_unpriced_llm_calls"][i] else "-"
+        total_tokens = cols["rollup_input_tokens"][i] + cols["rollup_output_tokens"][i]
+        return f"Σ {llm_calls} llm", f"{fmt_count(total_tokens)} tok {cost}"
+    tool_name = cols["tool_name"][i]
+    if tool_name and tool_name not in cols["name"][i]:
+        return tool_name, ""
     return "", ""
 
 
@@ -213,42 +216,41 @@ class _Layout:
             self.name = max(8, width - fixed + 2)
 
 
-def render_trace_tree(trace: Trace, width: int, style: Style, *, max_depth: int | None = None) -> list[str]:
+def render_trace_tree(skeleton: TraceSkeleton, width: int, style: Style, *, max_depth: int | None = None) -> list[str]:
     """The whole `looptrace show` output: header, column heads, one row per span, legend.
 
     Args:
-        trace: `GET /api/v1/traces/{trace_id}`.
+        skeleton: `GET /api/v1/traces/{trace_id}/skeleton` (the columns are all a row needs).
         width: the line width to fit.
         style: colours.
         max_depth: leave out spans deeper than this (0 = roots only).
     """
-    spans = trace["spans"]
-    prefixes = _tree_prefixes(spans)
+    cols = skeleton["spans"]
+    depths, names = cols["depth"], cols["name"]
+    prefixes = _tree_prefixes(depths)
+    rows = list(range(len(depths)))
     if max_depth is not None:
-        kept = [i for i, span in enumerate(spans) if span["depth"] <= max_depth]
-        rows = [spans[i] for i in kept]
-        prefixes = [prefixes[i] for i in kept]
-    else:
-        rows = list(spans)
-    name_needed = max((len(p) + len(s["name"]) for p, s in zip(prefixes, rows, strict=True)), default=4)
+        rows = [i for i in rows if depths[i] <= max_depth]
+    name_needed = max((len(prefixes[i]) + len(names[i]) for i in rows), default=4)
     layout = _Layout(width, max(4, name_needed))
-    total_ms = trace["totals"]["duration_ms"] or 1e-6
+    total_ms = skeleton["totals"]["duration_ms"] or 1e-6
 
-    lines = render_trace_header(trace, style)
+    lines = render_trace_header(skeleton, style)
     lines.append("")
     heads = f"{'':<{_MARKS_W}} {'SPAN':<{layout.name}} {'':<{_CAT_W}} {'DURATION':>{_DUR_W}}  "
     if layout.details:
         heads += f"{'DETAILS':<{layout.details}} "
     if layout.bar:
-        axis_end = fmt_duration_ms(trace["totals"]["duration_ms"])
+        axis_end = fmt_duration_ms(skeleton["totals"]["duration_ms"])
         heads += " " + "0" + axis_end.rjust(layout.bar - 1) + " "
     lines.append(style.dim(heads.rstrip()))
 
     hidden = 0
-    for prefix, span in zip(prefixes, rows, strict=True):
-        lines.append(_tree_row(span, prefix, layout, total_ms, style))
-        if max_depth is not None and span["depth"] == max_depth and span["child_count"]:
-            hidden += span["rollup"]["span_count"] - 1
+    child_count, subtree_size = cols["child_count"], cols["rollup_span_count"]
+    for i in rows:
+        lines.append(_tree_row(cols, i, prefixes[i], layout, total_ms, style))
+        if max_depth is not None and depths[i] == max_depth and child_count[i]:
+            hidden += subtree_size[i] - 1
     lines.append("")
     if hidden:
         lines.append(style.dim(f"{hidden} deeper spans hidden by --depth {max_depth}"))
@@ -256,19 +258,21 @@ def render_trace_tree(trace: Trace, width: int, style: Style, *, max_depth: int 
     return lines
 
 
-def _tree_row(span: Span, prefix: str, layout: _Layout, total_ms: float, style: Style) -> str:
-    is_error = span["status"]["code"] == "ERROR"
-    on_path = span["is_on_critical_path"]
-    marks = ("*" if on_path else " ") + ("!" if is_error else " ") + ("»" if span["is_bottleneck"] else " ")
-    category = span["category"]
+def _tree_row(cols: SkeletonSpans, i: int, prefix: str, layout: _Layout, total_ms: float, style: Style) -> str:
+    is_error = cols["status_code"][i] == "ERROR"
+    on_path = cols["is_on_critical_path"][i]
+    marks = ("*" if on_path else " ") + ("!" if is_error else " ") + ("»" if cols["is_bottleneck"][i] else " ")
+    category = cols["category"][i]
+    full_name = cols["name"][i]
+    duration_ms = cols["duration_ms"][i]
     tag = _CATEGORY_TAGS.get(category, "")
     name_room = layout.name - len(prefix)
-    if name_room < min(6, len(span["name"])):
+    if name_room < min(6, len(full_name)):
         # Deep trees: keep the last guides and the name readable.
         keep = max(0, layout.name // 2 - 1)
         prefix = "…" + prefix[len(prefix) - keep :] if keep else ""
         name_room = layout.name - len(prefix)
-    name = truncate(span["name"], name_room)
+    name = truncate(full_name, name_room)
     name_cell = f"{prefix}{name}" + " " * (name_room - len(name))
     if is_error:
         name_cell = style.red(name_cell)
@@ -281,14 +285,14 @@ def _tree_row(span: Span, prefix: str, layout: _Layout, total_ms: float, style: 
         style.yellow(marks) if on_path and not is_error else (style.red(marks) if is_error else marks),
         name_cell,
         tag_cell,
-        f"{fmt_duration_ms(span['duration_ms']):>{_DUR_W}} ",
+        f"{fmt_duration_ms(duration_ms):>{_DUR_W}} ",
     ]
     if layout.details:
-        left, right = _details(span, name == span["name"])
+        left, right = _details(cols, i, name == full_name)
         cell = _fit_details(left, right, layout.details)
         parts.append(style.red(cell) if is_error else cell)
     if layout.bar:
-        start, end = _bar(span["offset_ms"], span["duration_ms"], total_ms, layout.bar)
+        start, end = _bar(cols["offset_ms"][i], duration_ms, total_ms, layout.bar)
         color = "31" if is_error else ("33" if on_path else _CATEGORY_COLORS.get(category, "2"))
         filled = style.paint(_BAR * (end - start), color)
         parts.append("│" + " " * start + filled + " " * (layout.bar - end) + "│")
@@ -385,16 +389,21 @@ def _attribute_groups(attributes: dict[str, Any]) -> dict[str, list[tuple[str, A
     return groups
 
 
-def render_span_detail(span: SpanDetail, trace: Trace, width: int, style: Style) -> list[str]:
-    """Everything about one span: identity, timing, LLM usage, messages, attributes, events, logs."""
+def render_span_detail(span: SpanDetail, offset_ms: float, width: int, style: Style) -> list[str]:
+    """Everything about one span: identity, timing, LLM usage, messages, attributes, events, logs.
+
+    Args:
+        span: `GET /api/v1/traces/{trace_id}/spans/{span_id}`.
+        offset_ms: the span's start from the trace's start (the detail measures from the span itself).
+        width: the line width to fit.
+        style: colours.
+    """
     status = span["status"]
-    # get_span measures offsets from the span itself; the trace's copy measures them from the trace start.
-    in_trace = next((s for s in trace["spans"] if s["span_id"] == span["span_id"]), span)
     lines = [
         f"{style.bold(span['name'])}  span {span['span_id']}  trace {span['trace_id']}",
         f"{span['kind'].lower()} · {span['category']} · {span['service_name']}"
         + (f" · scope {span['scope']['name']}" if span["scope"]["name"] else ""),
-        f"started {fmt_local_time(span['start_unix_nano'])} (+{fmt_duration_ms(in_trace['offset_ms'])} into the trace)"
+        f"started {fmt_local_time(span['start_unix_nano'])} (+{fmt_duration_ms(offset_ms)} into the trace)"
         f" · {fmt_duration_ms(span['duration_ms'])} · depth {span['depth']}"
         + (f" · parent {span['parent_span_id']}" if span["parent_span_id"] else " · root"),
     ]

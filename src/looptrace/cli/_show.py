@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from looptrace.cli import _common
 
 if TYPE_CHECKING:
-    from looptrace.client import LooptraceClient, Span, Trace
+    from looptrace.client import LooptraceClient, TraceSkeleton
 
 _DESCRIPTION = """\
 Show one trace as a tree: per span its category, duration, model, tokens and cost (LLM calls),
@@ -60,45 +60,51 @@ def run(args: argparse.Namespace) -> int:
 def _show(client: LooptraceClient, args: argparse.Namespace) -> int:
     from looptrace.cli import _render
 
-    trace = client.get_trace(args.trace_id)
+    if args.span is None and args.json:
+        # Scripts read the full trace JSON (attributes, events, logs): keep printing exactly that.
+        json.dump(client.get_trace(args.trace_id), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return _common.EXIT_OK
+    # The tree, and finding a span by name, need only the skeleton: a fraction of the full trace's
+    # bytes and parse time on big traces. The span's payload comes from the span detail endpoint.
+    skeleton = client.get_trace_skeleton(args.trace_id)
     style = _common.Style(_common.color_enabled(args.color, sys.stdout))
     width = _common.terminal_width(args.width)
     if args.span is None:
-        if args.json:
-            json.dump(trace, sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
-            return _common.EXIT_OK
-        sys.stdout.write("\n".join(_render.render_trace_tree(trace, width, style, max_depth=args.depth)) + "\n")
+        sys.stdout.write("\n".join(_render.render_trace_tree(skeleton, width, style, max_depth=args.depth)) + "\n")
         return _common.EXIT_OK
-    match = _find_span(trace, args.span)
+    match = _find_span(skeleton, args.span)
     if isinstance(match, str):
         print(f"looptrace show: {match}", file=sys.stderr)
         return _common.EXIT_FAILURE
-    detail = client.get_span(trace["summary"]["trace_id"], match["span_id"])
+    detail = client.get_span(skeleton["summary"]["trace_id"], skeleton["spans"]["span_id"][match])
     if args.json:
         json.dump(detail, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         return _common.EXIT_OK
-    sys.stdout.write("\n".join(_render.render_span_detail(detail, trace, width, style)) + "\n")
+    offset_ms = skeleton["spans"]["offset_ms"][match]
+    sys.stdout.write("\n".join(_render.render_span_detail(detail, offset_ms, width, style)) + "\n")
     return _common.EXIT_OK
 
 
-def _find_span(trace: Trace, wanted: str) -> Span | str:
-    """The span `wanted` names (id, unique id prefix, or unique name), or why there is none."""
-    spans = trace["spans"]
+def _find_span(skeleton: TraceSkeleton, wanted: str) -> int | str:
+    """The index of the span `wanted` names (id, unique id prefix, or unique name), or why there is none."""
+    columns = skeleton["spans"]
+    span_ids, names = columns["span_id"], columns["name"]
     key = wanted.strip().lower()
-    for span in spans:
-        if span["span_id"] == key:
-            return span
-    by_prefix = [s for s in spans if len(key) >= 4 and s["span_id"].startswith(key)]
+    for i, span_id in enumerate(span_ids):
+        if span_id == key:
+            return i
+    by_prefix = [i for i, span_id in enumerate(span_ids) if len(key) >= 4 and span_id.startswith(key)]
     if len(by_prefix) == 1:
         return by_prefix[0]
-    by_name = [s for s in spans if s["name"] == wanted.strip()]
+    by_name = [i for i, name in enumerate(names) if name == wanted.strip()]
     if len(by_name) == 1:
         return by_name[0]
     candidates = by_name or by_prefix
     if candidates:
-        listed = "\n".join(f"  {s['span_id']}  {s['name']}  +{s['offset_ms']:.1f}ms" for s in candidates[:20])
+        offsets = columns["offset_ms"]
+        listed = "\n".join(f"  {span_ids[i]}  {names[i]}  +{offsets[i]:.1f}ms" for i in candidates[:20])
         more = f"\n  ... and {len(candidates) - 20} more" if len(candidates) > 20 else ""
         return f"{len(candidates)} spans match {wanted!r}; pick one by id:\n{listed}{more}"
-    return f"no span {wanted!r} in trace {trace['summary']['trace_id']} (give a span id, id prefix or name)"
+    return f"no span {wanted!r} in trace {skeleton['summary']['trace_id']} (give a span id, id prefix or name)"

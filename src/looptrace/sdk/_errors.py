@@ -1,20 +1,7 @@
-"""The exceptions looptrace raises.
-
-    LooptraceError                 root of every error looptrace raises on purpose
-    └── ConfigurationError         (also a ValueError) bad argument or environment variable at init()
-
-At run time the SDK never raises into agent code: it logs and carries on. Only configuration
-(`looptrace.init()`, `TailSampling(...)`) raises, and it raises before any span is made.
-"""
+"""The exceptions looptrace raises (defined in `looptrace._errors`, which loads nothing)."""
 
 from __future__ import annotations
 
+from looptrace._errors import ConfigurationError, LooptraceError
+
 __all__ = ["ConfigurationError", "LooptraceError"]
-
-
-class LooptraceError(Exception):
-    """Root of every exception looptrace raises on purpose."""
-
-
-class ConfigurationError(LooptraceError, ValueError):
-    """A configuration value (an argument or an environment variable) is invalid."""

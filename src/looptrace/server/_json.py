@@ -220,15 +220,16 @@ def error_rate_json(row: ErrorRate) -> JSONDict:
 _SPAN, _ROLLUP, _DEPTH, _ON_PATH, _BOTTLENECK, _ORPHAN, _CHILD_COUNT = map(
     attrgetter, ("span", "rollup", "depth", "is_on_critical_path", "is_bottleneck", "is_orphan", "child_count")
 )
-_SPAN_ID, _NAME, _CATEGORY, _STATUS_CODE, _EVENTS = map(
-    attrgetter, ("span_id", "name", "category", "status_code", "events")
+_SPAN_ID, _NAME, _CATEGORY, _STATUS_CODE, _STATUS_MESSAGE, _EVENTS, _PROVIDER = map(
+    attrgetter, ("span_id", "name", "category", "status_code", "status_message", "events", "provider")
 )
 _INPUT_TOKENS, _OUTPUT_TOKENS, _COST, _TOOL_NAME, _ITERATION, _FINISH_REASON, _DUPLICATE = map(
     attrgetter,
     ("input_tokens", "output_tokens", "cost_usd", "tool_name", "iteration", "finish_reason", "is_duplicate_llm"),
 )
-_R_SPANS, _R_ERRORS, _R_LLM, _R_IN, _R_OUT, _R_COST = map(
-    attrgetter, ("span_count", "error_count", "llm_calls", "input_tokens", "output_tokens", "cost_usd")
+_R_SPANS, _R_ERRORS, _R_LLM, _R_IN, _R_OUT, _R_COST, _R_UNPRICED = map(
+    attrgetter,
+    ("span_count", "error_count", "llm_calls", "input_tokens", "output_tokens", "cost_usd", "unpriced_llm_calls"),
 )
 
 SKELETON_FORMAT = "looptrace.skeleton.v1"
@@ -286,11 +287,13 @@ def skeleton_json(view: TraceView) -> JSONDict:
             "offset_ms": [(s.start_ns - start) / 1e6 for s in spans],
             "duration_ms": [max(0, s.end_ns - s.start_ns) / 1e6 for s in spans],
             "status_code": list(map(_STATUS_CODE, spans)),
+            "status_message": [message or "" for message in map(_STATUS_MESSAGE, spans)],
             "is_on_critical_path": list(map(_ON_PATH, nodes)),
             "is_bottleneck": list(map(_BOTTLENECK, nodes)),
             "is_orphan": list(map(_ORPHAN, nodes)),
             "child_count": list(map(_CHILD_COUNT, nodes)),
             "model": [s.response_model or s.request_model for s in spans],
+            "provider": list(map(_PROVIDER, spans)),
             "input_tokens": list(map(_INPUT_TOKENS, spans)),
             "output_tokens": list(map(_OUTPUT_TOKENS, spans)),
             "cost_usd": list(map(_COST, spans)),
@@ -304,6 +307,7 @@ def skeleton_json(view: TraceView) -> JSONDict:
             "rollup_input_tokens": list(map(_R_IN, rollups)),
             "rollup_output_tokens": list(map(_R_OUT, rollups)),
             "rollup_cost_usd": list(map(_R_COST, rollups)),
+            "rollup_unpriced_llm_calls": list(map(_R_UNPRICED, rollups)),
         },
         "events": {"span": event_span, "offset_ms": event_offset, "name": event_name},
         "critical_path": {
