@@ -41,7 +41,7 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
@@ -55,7 +55,7 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiTraces]:
     server = ServerProcess(data_dir=tmp_path_factory.mktemp("ui") / "data", port=free_port(), grpc_port=free_port())
     server.start()
