@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._config import Config
 from looptrace.sdk._content import render_content
-from looptrace.sdk._internal import log_internal_error
+from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = [
     "CallSpec",
@@ -517,15 +518,47 @@ class TracedAsyncStream(_StreamBase, Generic[T]):
 
 
 class Patcher:
-    """Replaces class attributes and puts the originals back. Not thread-safe: call from one thread."""
+    """Replaces class attributes of one client library and puts the originals back.
 
-    def __init__(self) -> None:
+    `apply` and `undo` serialise on the patcher's own lock, so `instrument()` and
+    `uninstrument()` may be called from any thread; `patch` runs inside `apply` only.
+    """
+
+    def __init__(self, client_name: str) -> None:
+        self._client_name = client_name
+        self._lock = threading.Lock()
+        # Guarded by _lock (written only inside apply/undo).
         self._originals: list[tuple[type, str, Any]] = []
 
     @property
     def is_patched(self) -> bool:
         """Whether anything is patched."""
         return bool(self._originals)
+
+    def apply(self, patch_all: Callable[[Patcher], None]) -> bool:
+        """Run `patch_all(self)` once; a no-op when already patched.
+
+        `patch_all` imports the client (an ImportError means it is not installed) and calls
+        `patch` for each attribute. Any failure restores what it patched: instrumentation
+        never raises into the application.
+
+        Returns:
+            True when the client is instrumented after the call.
+        """
+        with self._lock:
+            if self._originals:
+                return True
+            try:
+                patch_all(self)
+            except ImportError:
+                self._restore()
+                logger.debug("%s is not installed; not instrumenting it", self._client_name)
+                return False
+            except Exception:
+                self._restore()
+                log_internal_error(f"looptrace could not instrument {self._client_name}")
+                return False
+            return True
 
     def patch(self, owner: type, name: str, make: Callable[[Any], Any]) -> None:
         """Set `owner.name` to `make(original)`; a missing attribute is skipped (another client version).
@@ -541,8 +574,12 @@ class Patcher:
         setattr(owner, name, make(original))
         self._originals.append((owner, name, original))
 
-    def restore(self) -> None:
-        """Put every original back, newest first."""
+    def undo(self) -> None:
+        """Put every original back, newest first. Safe when nothing is patched."""
+        with self._lock:
+            self._restore()
+
+    def _restore(self) -> None:
         while self._originals:
             owner, name, original = self._originals.pop()
             setattr(owner, name, original)

@@ -20,7 +20,6 @@ the GenAI conventions do, and the two cache counts are recorded as parts of it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -42,14 +41,13 @@ from looptrace.instrumentation._common import (
     wrap_async_method,
     wrap_method,
 )
-from looptrace.sdk._internal import log_internal_error, logger
+from looptrace.sdk._internal import log_internal_error
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 PROVIDER = "anthropic"
 
-_patcher = Patcher()
-_lock = threading.Lock()
+_patcher = Patcher(PROVIDER)
 
 
 def instrument() -> bool:
@@ -58,33 +56,24 @@ def instrument() -> bool:
     Returns:
         True when the client is instrumented after the call.
     """
-    with _lock:
-        if _patcher.is_patched:
-            return True
-        try:
-            from anthropic._base_client import BaseClient
-            from anthropic.resources.messages import AsyncMessages, Messages
-        except ImportError:
-            logger.debug("anthropic is not installed; not instrumenting it")
-            return False
-        try:
-            spec = _MessagesSpec()
-            _patcher.patch(Messages, "create", lambda original: wrap_method(original, spec))
-            _patcher.patch(AsyncMessages, "create", lambda original: wrap_async_method(original, spec))
-            _patcher.patch(Messages, "stream", lambda original: _wrap_stream_helper(original, spec))
-            _patcher.patch(AsyncMessages, "stream", lambda original: _wrap_async_stream_helper(original, spec))
-            _patcher.patch(BaseClient, "_tracer", _suppressible_tracer)
-        except Exception:
-            _patcher.restore()
-            log_internal_error("looptrace could not instrument anthropic")
-            return False
-        return True
+    return _patcher.apply(_patch_all)
+
+
+def _patch_all(patcher: Patcher) -> None:
+    from anthropic._base_client import BaseClient
+    from anthropic.resources.messages import AsyncMessages, Messages
+
+    spec = _MessagesSpec()
+    patcher.patch(Messages, "create", lambda original: wrap_method(original, spec))
+    patcher.patch(AsyncMessages, "create", lambda original: wrap_async_method(original, spec))
+    patcher.patch(Messages, "stream", lambda original: _wrap_stream_helper(original, spec))
+    patcher.patch(AsyncMessages, "stream", lambda original: _wrap_async_stream_helper(original, spec))
+    patcher.patch(BaseClient, "_tracer", _suppressible_tracer)
 
 
 def uninstrument() -> None:
     """Put the anthropic client back as it was. Safe to call when not instrumented."""
-    with _lock:
-        _patcher.restore()
+    _patcher.undo()
 
 
 def is_instrumented() -> bool:

@@ -17,7 +17,6 @@ the extra final chunk (with no choices) would change what the caller's loop sees
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,14 +35,12 @@ from looptrace.instrumentation._common import (
     wrap_async_method,
     wrap_method,
 )
-from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 PROVIDER = "openai"
 
-_patcher = Patcher()
-_lock = threading.Lock()
+_patcher = Patcher(PROVIDER)
 
 
 def instrument() -> bool:
@@ -52,29 +49,20 @@ def instrument() -> bool:
     Returns:
         True when the client is instrumented after the call.
     """
-    with _lock:
-        if _patcher.is_patched:
-            return True
-        try:
-            from openai.resources.chat.completions import AsyncCompletions, Completions
-        except ImportError:
-            logger.debug("openai is not installed; not instrumenting it")
-            return False
-        try:
-            spec = _ChatSpec()
-            _patcher.patch(Completions, "create", lambda original: wrap_method(original, spec))
-            _patcher.patch(AsyncCompletions, "create", lambda original: wrap_async_method(original, spec))
-        except Exception:
-            _patcher.restore()
-            log_internal_error("looptrace could not instrument openai")
-            return False
-        return True
+    return _patcher.apply(_patch_all)
+
+
+def _patch_all(patcher: Patcher) -> None:
+    from openai.resources.chat.completions import AsyncCompletions, Completions
+
+    spec = _ChatSpec()
+    patcher.patch(Completions, "create", lambda original: wrap_method(original, spec))
+    patcher.patch(AsyncCompletions, "create", lambda original: wrap_async_method(original, spec))
 
 
 def uninstrument() -> None:
     """Put the openai client back as it was. Safe to call when not instrumented."""
-    with _lock:
-        _patcher.restore()
+    _patcher.undo()
 
 
 def is_instrumented() -> bool:
