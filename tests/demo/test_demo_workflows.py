@@ -67,7 +67,7 @@ def parent_name(trace: dict[str, Any], span: dict[str, Any]) -> str | None:
 def test_demo_prints_each_workflow_trace_with_its_api_url(demo):
     assert list(demo.trace_ids) == WORKFLOWS
     for workflow, trace_id in demo.trace_ids.items():
-        assert f"{demo.server.url}/api/v1/traces/{trace_id}" in demo.stdout, workflow
+        assert f"{demo.server.url}/#/traces/{trace_id}" in demo.stdout, workflow
     assert "/#/traces/" in demo.stdout
 
 

@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(result.name) for result in results)
     print(f"sent {len(results)} traces to {server}:")
     for result in results:
-        print(f"  {result.name:<{width}}  {result.trace_id}  {server}/api/v1/traces/{result.trace_id}")
-    print(f"open them in the UI: {server}/#/traces/<trace_id>")
+        print(f"  {result.name:<{width}}  {result.trace_id}  {server}/#/traces/{result.trace_id}")
+    print(f"in a terminal: looptrace show <trace_id>; as JSON: {server}/api/v1/traces/<trace_id>")
     return 0
 
 
