@@ -19,6 +19,8 @@ import binascii
 import json
 import math
 from base64 import b64decode, b64encode
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from looptrace.model import LogRecord, Span, SpanEvent, SpanLink
@@ -419,30 +421,53 @@ def _parse(body: bytes) -> dict[str, Any]:
     return _object(document, "top level")
 
 
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    """The JSON names of one signal's resource → scope → item nesting."""
+
+    resources: tuple[str, str]
+    scopes: tuple[str, str]
+    items: tuple[str, str]
+
+
+_TRACES = _Signal(("resourceSpans", "resource_spans"), ("scopeSpans", "scope_spans"), ("spans", "spans"))
+_LOGS = _Signal(("resourceLogs", "resource_logs"), ("scopeLogs", "scope_logs"), ("logRecords", "log_records"))
+
+
+def _walk(document: dict[str, Any], signal: _Signal) -> Iterator[tuple[Any, str, str, dict[str, Any], str, str]]:
+    """Yield each item with where it sits, its service, resource attributes and scope name/version.
+
+    Raises:
+        OTLPDecodeError: a resource or scope level is not shaped as OTLP says.
+    """
+    for r_index, resource in enumerate(_list(document, *signal.resources, "")):
+        where = f"{signal.resources[0]}[{r_index}]"
+        resource = _object(resource, where)
+        resource_attributes = _resource(resource, where)
+        service_name = service_name_of(resource_attributes)
+        for s_index, scope in enumerate(_list(resource, *signal.scopes, where)):
+            scope_where = f"{where}.{signal.scopes[0]}[{s_index}]"
+            scope = _object(scope, scope_where)
+            scope_name, scope_version = _scope(scope, scope_where)
+            for i_index, item in enumerate(_list(scope, *signal.items, scope_where)):
+                item_where = f"{scope_where}.{signal.items[0]}[{i_index}]"
+                yield item, item_where, service_name, resource_attributes, scope_name, scope_version
+
+
 def decode_traces_json(body: bytes) -> DecodedTraces:
     """Decode an OTLP/JSON ExportTraceServiceRequest.
 
     Raises:
         OTLPDecodeError: the body is not JSON, or its resource/scope structure is not OTLP's.
     """
-    document = _parse(body)
     result = DecodedTraces()
     spans = result.spans
-    for rs_index, resource_spans in enumerate(_list(document, "resourceSpans", "resource_spans", "")):
-        where = f"resourceSpans[{rs_index}]"
-        resource_spans = _object(resource_spans, where)
-        resource_attributes = _resource(resource_spans, where)
-        service_name = service_name_of(resource_attributes)
-        for ss_index, scope_spans in enumerate(_list(resource_spans, "scopeSpans", "scope_spans", where)):
-            scope_where = f"{where}.scopeSpans[{ss_index}]"
-            scope_spans = _object(scope_spans, scope_where)
-            scope_name, scope_version = _scope(scope_spans, scope_where)
-            for span_index, span in enumerate(_list(scope_spans, "spans", "spans", scope_where)):
-                try:
-                    spans.append(_span(span, service_name, resource_attributes, scope_name, scope_version))
-                except InvalidItem as exc:
-                    result.rejected_spans += 1
-                    add_reason(result.rejected_reasons, exc.describe(f"{scope_where}.spans[{span_index}]"))
+    for span, where, service_name, resource_attributes, scope_name, scope_version in _walk(_parse(body), _TRACES):
+        try:
+            spans.append(_span(span, service_name, resource_attributes, scope_name, scope_version))
+        except InvalidItem as exc:
+            result.rejected_spans += 1
+            add_reason(result.rejected_reasons, exc.describe(where))
     return result
 
 
@@ -492,22 +517,12 @@ def decode_logs_json(body: bytes) -> DecodedLogs:
     Raises:
         OTLPDecodeError: the body is not JSON, or its resource/scope structure is not OTLP's.
     """
-    document = _parse(body)
     result = DecodedLogs()
     logs = result.logs
-    for rl_index, resource_logs in enumerate(_list(document, "resourceLogs", "resource_logs", "")):
-        where = f"resourceLogs[{rl_index}]"
-        resource_logs = _object(resource_logs, where)
-        resource_attributes = _resource(resource_logs, where)
-        service_name = service_name_of(resource_attributes)
-        for sl_index, scope_logs in enumerate(_list(resource_logs, "scopeLogs", "scope_logs", where)):
-            scope_where = f"{where}.scopeLogs[{sl_index}]"
-            scope_logs = _object(scope_logs, scope_where)
-            scope_name, _ = _scope(scope_logs, scope_where)
-            for log_index, record in enumerate(_list(scope_logs, "logRecords", "log_records", scope_where)):
-                try:
-                    logs.append(_log(record, service_name, resource_attributes, scope_name))
-                except InvalidItem as exc:
-                    result.rejected_logs += 1
-                    add_reason(result.rejected_reasons, exc.describe(f"{scope_where}.logRecords[{log_index}]"))
+    for record, where, service_name, resource_attributes, scope_name, _ in _walk(_parse(body), _LOGS):
+        try:
+            logs.append(_log(record, service_name, resource_attributes, scope_name))
+        except InvalidItem as exc:
+            result.rejected_logs += 1
+            add_reason(result.rejected_reasons, exc.describe(where))
     return result
