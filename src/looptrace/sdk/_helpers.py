@@ -57,6 +57,9 @@ class _SpanHandle:
     A handle serves one `with` block at a time; as a decorator it copies itself for each call.
     """
 
+    _input: object
+    """The input given explicitly (UNSET when none); each kind of handle sets it."""
+
     def __init__(self, name: str, attributes: Mapping[str, AttributeValue] | None) -> None:
         self._name = name
         self._extra_attributes = dict(attributes or {})
@@ -179,6 +182,12 @@ class _SpanHandle:
         arguments = bound_arguments(*self._call)
         return UNSET if arguments is None else arguments
 
+    def _put_input(self, runtime: _state.Runtime, target: dict[str, AttributeValue], key: str) -> None:
+        """Put the input under `key`: the one given explicitly, else the decorated call's arguments."""
+        value = self._input if self._input is not UNSET else self._call_arguments()
+        if value is not UNSET:
+            self._put_content(runtime, target, key, value)
+
     def _put_content(
         self, runtime: _state.Runtime, target: dict[str, AttributeValue] | None, key: str, value: object
     ) -> None:
@@ -256,9 +265,7 @@ class ToolCall(_SpanHandle):
         }
         if self._call_id is not None:
             attributes[semconv.GEN_AI_TOOL_CALL_ID] = self._call_id
-        value = self._input if self._input is not UNSET else self._call_arguments()
-        if value is not UNSET:
-            self._put_content(runtime, attributes, semconv.GEN_AI_TOOL_CALL_ARGUMENTS, value)
+        self._put_input(runtime, attributes, semconv.GEN_AI_TOOL_CALL_ARGUMENTS)
         return attributes
 
     def _record_return(self, value: object) -> None:
@@ -313,9 +320,7 @@ class Step(_SpanHandle):
 
     def _start_attributes(self, runtime: _state.Runtime) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_CHAIN}
-        value = self._input if self._input is not UNSET else self._call_arguments()
-        if value is not UNSET:
-            self._put_content(runtime, attributes, semconv.INPUT_VALUE, value)
+        self._put_input(runtime, attributes, semconv.INPUT_VALUE)
         return attributes
 
     def _record_return(self, value: object) -> None:
@@ -489,9 +494,7 @@ class AgentRun(_SpanHandle):
         }
         if self._max_iterations is not None:
             attributes[semconv.LOOPTRACE_AGENT_MAX_ITERATIONS] = self._max_iterations
-        value = self._input if self._input is not UNSET else self._call_arguments()
-        if value is not UNSET:
-            self._put_content(runtime, attributes, semconv.INPUT_VALUE, value)
+        self._put_input(runtime, attributes, semconv.INPUT_VALUE)
         return attributes
 
     def _record_return(self, value: object) -> None:
@@ -604,9 +607,7 @@ class LLMCall(_SpanHandle):
             semconv.GEN_AI_REQUEST_MODEL: self._model,
             semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
         }
-        value = self._input if self._input is not UNSET else self._call_arguments()
-        if value is not UNSET:
-            self._put_content(runtime, attributes, semconv.GEN_AI_INPUT_MESSAGES, value)
+        self._put_input(runtime, attributes, semconv.GEN_AI_INPUT_MESSAGES)
         return attributes
 
     def _record_return(self, value: object) -> None:
