@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 
-from looptrace.ingest.log import IngestLog, RecordKind
+from looptrace.ingest.log import IngestLog, LogEntry, RecordKind
 from looptrace.otlp.decode import DecodedLogs, DecodedTraces, decode_logs, decode_traces
 
 Signal = Literal["traces", "logs"]
@@ -27,6 +27,22 @@ _KINDS: dict[tuple[Signal, Encoding], RecordKind] = {
     ("logs", "protobuf"): RecordKind.LOGS_PROTOBUF,
     ("logs", "json"): RecordKind.LOGS_JSON,
 }
+
+
+_SIGNALS: dict[RecordKind, tuple[Signal, Encoding]] = {kind: key for key, kind in _KINDS.items()}
+
+
+def decode_record(entry: LogEntry) -> DecodedTraces | DecodedLogs:
+    """Decode a record read back from the ingest log (on replay, when no decoded form is at hand).
+
+    Raises:
+        OTLPDecodeError: the payload does not decode (it did when it was accepted, so the
+            decoder changed since).
+    """
+    signal, encoding = _SIGNALS[entry.kind]
+    if signal == "traces":
+        return decode_traces(entry.payload, encoding)
+    return decode_logs(entry.payload, encoding)
 
 
 class RequestTooLargeError(ValueError):

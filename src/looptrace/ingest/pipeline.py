@@ -20,10 +20,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from looptrace.ingest.log import IngestLog, LogEntry, RecordKind
+from looptrace.ingest.accept import decode_record
+from looptrace.ingest.log import IngestLog, LogEntry
 from looptrace.ingest.normalize import normalize_spans
 from looptrace.model import LogRecord, Span
-from looptrace.otlp.decode import DecodedLogs, DecodedTraces, OTLPDecodeError, decode_logs, decode_traces
+from looptrace.otlp.decode import DecodedLogs, DecodedTraces, OTLPDecodeError
 from looptrace.storage.api import TraceWriter
 
 _log = logging.getLogger(__name__)
@@ -43,23 +44,6 @@ class PipelineStats:
     last_error: str | None = None
     stored_position: int = 0
     last_write_ns: int = field(default=0)
-
-
-def decode_entry(entry: LogEntry) -> DecodedTraces | DecodedLogs:
-    """Decode one log record's payload (used on replay, when no decoded form is at hand).
-
-    Raises:
-        OTLPDecodeError: the payload does not decode (it did when it was accepted, so this
-            means the decoder changed; the record is skipped with a log line).
-    """
-    kind = entry.kind
-    if kind is RecordKind.TRACES_PROTOBUF:
-        return decode_traces(entry.payload, "protobuf")
-    if kind is RecordKind.TRACES_JSON:
-        return decode_traces(entry.payload, "json")
-    if kind is RecordKind.LOGS_PROTOBUF:
-        return decode_logs(entry.payload, "protobuf")
-    return decode_logs(entry.payload, "json")
 
 
 class IngestPipeline:
@@ -180,7 +164,7 @@ class IngestPipeline:
         for entry, decoded in batch:
             if decoded is None:
                 try:
-                    decoded = decode_entry(entry)
+                    decoded = decode_record(entry)
                 except OTLPDecodeError as exc:
                     _log.error("skipping ingest log record ending at %d: %s", entry.end_position, exc)
                     continue
