@@ -17,7 +17,7 @@ def any_value(value: Any) -> dict[str, Any]:
         return {"intValue": str(value)}
     if isinstance(value, float):
         return {"doubleValue": value}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}
     if isinstance(value, dict):
         return {"kvlistValue": {"values": attributes(value)}}

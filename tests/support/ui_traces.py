@@ -11,26 +11,12 @@ from typing import Any
 
 import httpx
 
+from support.otlp_builders import attributes as attributes_json
+
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 HOSTILE_URL = "javascript:alert(1)"
 LONG_UNBROKEN = "A" * 5000
-
-
-def _value(v: Any) -> dict[str, Any]:
-    if isinstance(v, bool):
-        return {"boolValue": v}
-    if isinstance(v, int):
-        return {"intValue": str(v)}
-    if isinstance(v, float):
-        return {"doubleValue": v}
-    if isinstance(v, list | tuple):
-        return {"arrayValue": {"values": [_value(x) for x in v]}}
-    return {"stringValue": str(v)}
-
-
-def _attrs(attributes: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": k, "value": _value(v)} for k, v in attributes.items()]
 
 
 class OtlpTrace:
@@ -67,9 +53,9 @@ class OtlpTrace:
                 "kind": kind,
                 "startTimeUnixNano": str(start),
                 "endTimeUnixNano": str(start + int(duration_ms * 1e6)),
-                "attributes": _attrs(attributes or {}),
+                "attributes": attributes_json(attributes or {}),
                 "events": [
-                    {"name": n, "timeUnixNano": str(self.start_ns + int(at * 1e6)), "attributes": _attrs(a)}
+                    {"name": n, "timeUnixNano": str(self.start_ns + int(at * 1e6)), "attributes": attributes_json(a)}
                     for n, at, a in events
                 ],
                 "status": {"code": 2, "message": error} if error else {"code": 0},
@@ -82,7 +68,7 @@ class OtlpTrace:
         return {
             "resourceSpans": [
                 {
-                    "resource": {"attributes": _attrs({"service.name": self.service})},
+                    "resource": {"attributes": attributes_json({"service.name": self.service})},
                     "scopeSpans": [{"scope": {"name": "tests.ui"}, "spans": self.spans}],
                 }
             ]
@@ -166,7 +152,9 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=120,
                 kind=3,
-                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 100 * i, 20, "tool_use", history, out),
+                attributes=_llm_attrs(
+                    "claude-3-5-haiku-20241022", "anthropic", 100 * i, 20, "tool_use", history, out
+                ),
             )
             t.span(
                 f"tool_call_{name}",
@@ -195,7 +183,9 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=200,
                 kind=3,
-                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 400, 12, "end_turn", history, out),
+                attributes=_llm_attrs(
+                    "claude-3-5-haiku-20241022", "anthropic", 400, 12, "end_turn", history, out
+                ),
             )
     return t
 
