@@ -152,9 +152,7 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=120,
                 kind=3,
-                attributes=_llm_attrs(
-                    "claude-3-5-haiku-20241022", "anthropic", 100 * i, 20, "tool_use", history, out
-                ),
+                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 100 * i, 20, "tool_use", history, out),
             )
             t.span(
                 f"tool_call_{name}",
@@ -183,9 +181,7 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=200,
                 kind=3,
-                attributes=_llm_attrs(
-                    "claude-3-5-haiku-20241022", "anthropic", 400, 12, "end_turn", history, out
-                ),
+                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 400, 12, "end_turn", history, out),
             )
     return t
 
