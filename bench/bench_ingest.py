@@ -2,15 +2,19 @@
 
 Requests are pre-encoded with the real OpenTelemetry SDK and OTLP encoder: agent traces of about
 20 spans (agent root, iterations, LLM calls carrying ~1 KB of prompt/completion text, tool calls).
-For 1, 4 and 8 concurrent sender processes it prints:
+For 1, 4 and 8 concurrent sender processes, and for each request size, it prints:
 
     accepted spans/s  — spans in 2xx-acknowledged requests per second of sending
     stored spans/s    — spans queryable (GET /api/v1/stats/summary) per second since the first send
     server peak RSS   — VmHWM of the server process after all runs
 
-Run (takes about a minute):
+Request sizes (`--traces-per-request`, default "1,23"): 1 is one agent trace per request, the
+worst case; 23 traces (506 spans) is what the OpenTelemetry SDK's BatchSpanProcessor sends from a
+busy process (max_export_batch_size 512).
 
-    .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8]
+Run (takes about two minutes):
+
+    .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8] [--traces-per-request 1,23]
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from support.servers import ServerProcess, free_port  # noqa: E402
 _TEXT = "The agent considers which tool to call next given the search results so far. "
 
 
-def make_requests(count: int) -> list[tuple[bytes, int]]:
-    """`count` encoded ExportTraceServiceRequests, one agent trace of ~20 spans each."""
+def make_requests(count: int, traces_per_request: int = 1) -> list[tuple[bytes, int]]:
+    """Encoded ExportTraceServiceRequests holding `count` agent traces of ~22 spans, `traces_per_request` each."""
     exporter = InMemorySpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "bench-agent"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -77,24 +81,25 @@ def make_requests(count: int) -> list[tuple[bytes, int]]:
                         pass
             with tracer.start_as_current_span("final_answer"):
                 pass
-        spans = exporter.get_finished_spans()
-        exporter.clear()
-        requests.append((encode_spans(spans).SerializeToString(), len(spans)))
+        if (t + 1) % traces_per_request == 0 or t == count - 1:
+            spans = exporter.get_finished_spans()
+            exporter.clear()
+            requests.append((encode_spans(spans).SerializeToString(), len(spans)))
     provider.shutdown()
     return requests
 
 
-def _sender(port: int, bodies: list[bytes], out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _sender(port: int, requests: list[tuple[bytes, int]], out: mp.Queue) -> None:  # type: ignore[type-arg]
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    failures = 0
-    for body in bodies:
+    failed_spans = 0
+    for body, spans in requests:
         conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
         response = conn.getresponse()
         response.read()
         if response.status != 200:
-            failures += 1
+            failed_spans += spans
     conn.close()
-    out.put(failures)
+    out.put(failed_spans)
 
 
 def _stored_spans(port: int) -> int:
@@ -108,10 +113,10 @@ def _stored_spans(port: int) -> int:
 
 
 def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) -> tuple[float, float, int]:
-    """Send every request from `senders` processes; return (accepted/s, stored/s, failures)."""
+    """Send every request from `senders` processes; return (accepted/s, stored/s, spans refused)."""
     before = _stored_spans(server.port)
     total = sum(n for _, n in requests)
-    chunks = [[body for body, _ in requests[i::senders]] for i in range(senders)]
+    chunks = [requests[i::senders] for i in range(senders)]
     out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     procs = [mp.Process(target=_sender, args=(server.port, chunk, out)) for chunk in chunks]
     started = time.perf_counter()
@@ -121,8 +126,8 @@ def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) 
     for p in procs:
         p.join()
     accepted_sec = time.perf_counter() - started
-    while _stored_spans(server.port) < before + total - failures * 20:
-        time.sleep(0.01)
+    while _stored_spans(server.port) < before + total - failures:
+        time.sleep(0.02)
     stored_sec = time.perf_counter() - started
     return total / accepted_sec, total / stored_sec, failures
 
@@ -146,15 +151,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--traces", type=int, default=2000, help="agent traces per run (default 2000)")
     parser.add_argument("--senders", default="1,4,8", help="comma-separated sender counts (default 1,4,8)")
+    parser.add_argument(
+        "--traces-per-request", default="1,23", help="comma-separated traces per request (default 1,23)"
+    )
     args = parser.parse_args()
 
     sender_counts = [int(s) for s in args.senders.split(",")]
-    print(f"encoding {args.traces} agent traces per run ...", flush=True)
+    sizes = [int(s) for s in args.traces_per_request.split(",")]
+    cases = [(size, senders) for size in sizes for senders in sender_counts]
+    print(f"encoding {args.traces} agent traces for each of {len(cases)} runs ...", flush=True)
     # Fresh traces for every run: the store ignores spans it already holds.
-    runs = [make_requests(args.traces) for _ in sender_counts]
-    spans = sum(n for _, n in runs[0])
-    size = sum(len(b) for b, _ in runs[0])
-    print(f"{len(runs[0])} requests, {spans} spans, {size / len(runs[0]) / 1024:.1f} KiB/request", flush=True)
+    runs = [make_requests(args.traces, size) for size, _ in cases]
 
     workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
     server = ServerProcess(workdir / "data", free_port(), free_port())
@@ -165,13 +172,21 @@ def main() -> None:
         assert server.process is not None
         pid = server.process.pid
         print(
-            f"{'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} {'server CPU µs/span':>19} {'failures':>9}"
+            f"{'spans/request':>13} {'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} "
+            f"{'server CPU µs/span':>19} {'refused':>8}"
         )
-        for senders, requests in zip(sender_counts, runs, strict=True):
+        for (_, senders), requests in zip(cases, runs, strict=True):
             cpu_before = cpu_sec(pid)
             accepted, stored, failures = run(server, requests, senders)
-            cpu_us = (cpu_sec(pid) - cpu_before) / sum(n for _, n in requests) * 1e6
-            print(f"{senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {cpu_us:>19.1f} {failures:>9}", flush=True)
+            spans = sum(n for _, n in requests)
+            cpu_us = (cpu_sec(pid) - cpu_before) / spans * 1e6
+            print(
+                f"{spans / len(requests):>13.0f} {senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {cpu_us:>19.1f} "
+                f"{failures:>8}",
+                flush=True,
+            )
+        load = os.getloadavg()
+        print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         print(f"server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")
     finally:
         server.stop()

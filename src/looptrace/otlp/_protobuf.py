@@ -57,6 +57,11 @@ SPAN_KINDS: dict[int, SpanKind] = {
 STATUS_CODES: dict[int, StatusCode] = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
 
+# This module is also compiled by mypyc (scripts/build_native.py): a local variable must keep one
+# type (no `exc` reused for two exception classes in one function), or the compiled code raises
+# TypeError where Python would not. tests/otlp/test_native.py runs the decoder tests on both.
+
+
 class _Malformed(Exception):
     """The bytes are not a protobuf message (truncated, bad varint, length past the end)."""
 
@@ -125,8 +130,8 @@ def _len(buf: bytes, pos: int, end: int) -> tuple[int, int]:
 def _str(buf: bytes, start: int, stop: int) -> str:
     try:
         return buf[start:stop].decode()
-    except UnicodeDecodeError as exc:
-        raise _InvalidUtf8(f"string is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except UnicodeDecodeError as bad_utf8:
+        raise _InvalidUtf8(f"string is not valid UTF-8 ({bad_utf8.reason} at byte {bad_utf8.start})") from None
 
 
 def _any(buf: bytes, pos: int, end: int, depth: int) -> Any:
@@ -173,8 +178,8 @@ def _array(buf: bytes, pos: int, end: int, depth: int) -> list[Any]:
             start, pos = _len(buf, pos + 1, end)
             try:
                 values.append(_any(buf, start, pos, depth))
-            except InvalidItem as exc:
-                raise exc.within(f".arrayValue.values[{len(values)}]") from None
+            except InvalidItem as invalid:
+                raise invalid.within(f".arrayValue.values[{len(values)}]") from None
         else:
             pos = _skip(buf, pos, end)
     return values
@@ -187,8 +192,8 @@ def _kvlist_into(buf: bytes, pos: int, end: int, out: dict[str, Any], depth: int
             start, pos = _len(buf, pos + 1, end)
             try:
                 _kv_into(buf, start, pos, out, depth)
-            except InvalidItem as exc:
-                raise exc.within(".kvlistValue") from None
+            except InvalidItem as invalid:
+                raise invalid.within(".kvlistValue") from None
         else:
             pos = _skip(buf, pos, end)
 
@@ -252,11 +257,11 @@ def _kv_into(buf: bytes, pos: int, end: int, out: dict[str, Any], depth: int) ->
                 value = _any(buf, start, pos, depth)
             else:
                 pos = _skip(buf, pos, end)
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError as bad_utf8:
         where = f"[{key!r}]" if key else ""
-        raise _InvalidUtf8(f"string is not valid UTF-8 ({exc.reason} at byte {exc.start})", where) from None
-    except InvalidItem as exc:
-        raise exc.within(f"[{key!r}]") from None
+        raise _InvalidUtf8(f"string is not valid UTF-8 ({bad_utf8.reason} at byte {bad_utf8.start})", where) from None
+    except InvalidItem as invalid:
+        raise invalid.within(f"[{key!r}]") from None
     out[key] = value
 
 
@@ -346,8 +351,8 @@ def _status(buf: bytes, pos: int, end: int, code: int, message: str) -> tuple[in
                 code, pos = _varint(buf, pos + 1)
             else:
                 pos = _skip(buf, pos, end)
-    except UnicodeDecodeError as exc:
-        raise _InvalidUtf8(f"is not valid UTF-8 ({exc.reason})", ".status.message") from None
+    except UnicodeDecodeError as bad_utf8:
+        raise _InvalidUtf8(f"is not valid UTF-8 ({bad_utf8.reason})", ".status.message") from None
     if pos != end:
         raise _Malformed("span status runs past the end of its message")
     return code, message
@@ -440,8 +445,8 @@ def _span(
                                         pass  # _kv_into reports it with the attribute's key
                     try:
                         _kv_into(buf, start, pos, attributes, 0)
-                    except InvalidItem as exc:
-                        raise exc.within(".attributes") from None
+                    except InvalidItem as invalid:
+                        raise invalid.within(".attributes") from None
                 elif tag == 0x7A:
                     if start < pos:  # an empty status (the usual UNSET) changes nothing
                         # Read into the running values: a repeated embedded message merges.
@@ -449,8 +454,8 @@ def _span(
                 elif tag == 0x5A:
                     try:
                         events.append(_event(buf, start, pos))
-                    except InvalidItem as exc:
-                        raise exc.within(f".events[{len(events)}]") from None
+                    except InvalidItem as invalid:
+                        raise invalid.within(f".events[{len(events)}]") from None
                 elif tag == 0x0A:
                     trace_id = buf[start:pos]
                 elif tag == 0x12:
@@ -462,8 +467,8 @@ def _span(
                 elif tag == 0x6A:
                     try:
                         links.append(_link(buf, start, pos))
-                    except InvalidItem as exc:
-                        raise exc.within(f".links[{len(links)}]") from None
+                    except InvalidItem as invalid:
+                        raise invalid.within(f".links[{len(links)}]") from None
             elif tag == 0x85 and pos + 6 <= end and buf[pos + 1] == 0x01:
                 pos += 6  # flags (field 16, fixed32): not kept
             elif tag == 0x39:
@@ -476,8 +481,8 @@ def _span(
                 kind, pos = _varint(buf, pos + 1)
             else:
                 pos = _skip(buf, pos, end)
-    except UnicodeDecodeError as exc:
-        raise _InvalidUtf8(f"is not valid UTF-8 ({exc.reason} at byte {exc.start})", ".name") from None
+    except UnicodeDecodeError as bad_utf8:
+        raise _InvalidUtf8(f"is not valid UTF-8 ({bad_utf8.reason} at byte {bad_utf8.start})", ".name") from None
     if pos != end:
         raise _Malformed("span runs past the end of its message")
 
@@ -527,16 +532,16 @@ def service_name_of(resource_attributes: dict[str, Any]) -> str:
 def _resource(buf: bytes, pos: int, end: int, where: str) -> dict[str, Any]:
     try:
         return _attributes_of(buf, pos, end, 0x0A)
-    except InvalidItem as exc:
-        detail = exc.describe(where + ".resource.attributes")
+    except InvalidItem as invalid:
+        detail = invalid.describe(where + ".resource.attributes")
         raise OTLPDecodeError(f"body is not valid OTLP protobuf: {detail}") from None
 
 
 def _scope_checked(buf: bytes, pos: int, end: int, where: str) -> tuple[str, str]:
     try:
         return _scope(buf, pos, end)
-    except InvalidItem as exc:
-        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {exc.describe(where + '.scope')}") from None
+    except InvalidItem as invalid:
+        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {invalid.describe(where + '.scope')}") from None
 
 
 def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
@@ -592,18 +597,18 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
                         spans.append(
                             _span(buf, s_start, q, service_name, resource_attributes, scope_name, scope_version)
                         )
-                    except _InvalidUtf8 as exc:
-                        raise exc.within(f".spans[{span_index}]") from None
-                    except InvalidItem as exc:
+                    except _InvalidUtf8 as not_utf8:
+                        raise not_utf8.within(f".spans[{span_index}]") from None
+                    except InvalidItem as invalid:
                         result.rejected_spans += 1
-                        add_reason(result.rejected_reasons, exc.describe(f"{where}.spans[{span_index}]"))
+                        add_reason(result.rejected_reasons, invalid.describe(f"{where}.spans[{span_index}]"))
                 ss_index += 1
             rs_index += 1
-    except InvalidItem as exc:
+    except InvalidItem as invalid:
         # Raised for UTF-8 errors outside any span's own checks: the message is still not valid protobuf.
-        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {exc.describe(where)}") from None
-    except (_Malformed, IndexError, struct.error) as exc:
-        detail = str(exc) if isinstance(exc, _Malformed) else "message is truncated"
+        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {invalid.describe(where)}") from None
+    except (_Malformed, IndexError, struct.error) as broken:
+        detail = str(broken) if isinstance(broken, _Malformed) else "message is truncated"
         raise OTLPDecodeError(f"body is not valid OTLP protobuf: {where}: {detail}") from None
     return result
 
@@ -655,8 +660,8 @@ def _log(
             start, pos = _len(buf, pos + 1, end)
             try:
                 _kv_into(buf, start, pos, attributes, 0)
-            except InvalidItem as exc:
-                raise exc.within(".attributes") from None
+            except InvalidItem as invalid:
+                raise invalid.within(".attributes") from None
         elif tag == 0x09:
             time_ns = _unpack_u64(buf, pos + 1)[0]
             pos += 9
@@ -670,14 +675,14 @@ def _log(
             start, pos = _len(buf, pos + 1, end)
             try:
                 severity_text = _str(buf, start, pos)
-            except InvalidItem as exc:
-                raise exc.within(".severity_text") from None
+            except InvalidItem as invalid:
+                raise invalid.within(".severity_text") from None
         elif tag == 0x2A:
             start, pos = _len(buf, pos + 1, end)
             try:
                 body = _any(buf, start, pos, 0)
-            except InvalidItem as exc:
-                raise exc.within(".body") from None
+            except InvalidItem as invalid:
+                raise invalid.within(".body") from None
         elif tag == 0x4A:
             start, pos = _len(buf, pos + 1, end)
             trace_id = buf[start:pos]
@@ -688,8 +693,8 @@ def _log(
             start, pos = _len(buf, pos + 1, end)
             try:
                 event_name = _str(buf, start, pos)
-            except InvalidItem as exc:
-                raise exc.within(".event_name") from None
+            except InvalidItem as invalid:
+                raise invalid.within(".event_name") from None
         else:
             pos = _skip(buf, pos, end)
     if pos != end:
@@ -755,17 +760,17 @@ def decode_logs_protobuf(buf: bytes) -> DecodedLogs:
                     l_start, q = _len(buf, q + 1, p)
                     try:
                         logs.append(_log(buf, l_start, q, service_name, resource_attributes, scope_name))
-                    except _InvalidUtf8 as exc:
-                        raise exc.within(f".log_records[{log_index}]") from None
-                    except InvalidItem as exc:
+                    except _InvalidUtf8 as not_utf8:
+                        raise not_utf8.within(f".log_records[{log_index}]") from None
+                    except InvalidItem as invalid:
                         result.rejected_logs += 1
-                        add_reason(result.rejected_reasons, exc.describe(f"{where}.log_records[{log_index}]"))
+                        add_reason(result.rejected_reasons, invalid.describe(f"{where}.log_records[{log_index}]"))
                     log_index += 1
                 sl_index += 1
             rl_index += 1
-    except InvalidItem as exc:
-        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {exc.describe(where)}") from None
-    except (_Malformed, IndexError, struct.error) as exc:
-        detail = str(exc) if isinstance(exc, _Malformed) else "message is truncated"
+    except InvalidItem as invalid:
+        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {invalid.describe(where)}") from None
+    except (_Malformed, IndexError, struct.error) as broken:
+        detail = str(broken) if isinstance(broken, _Malformed) else "message is truncated"
         raise OTLPDecodeError(f"body is not valid OTLP protobuf: {where}: {detail}") from None
     return result

@@ -8,6 +8,7 @@ Times go out three ways: ISO 8601 (`start_time`), exact integer nanoseconds as s
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -23,7 +24,15 @@ JSONDict = dict[str, Any]
 
 def iso_from_ns(ns: int) -> str:
     """UTC ISO 8601 with microseconds and a Z."""
-    return datetime.fromtimestamp(ns // 1000 / 1e6, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    seconds, rest_ns = divmod(ns, 1_000_000_000)
+    return f"{_iso_seconds(seconds)}.{rest_ns // 1000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    # strftime costs ~10 µs a call here, and a 5,000-span trace formats 10,000 times; the spans
+    # of one trace share a few distinct seconds.
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _ms(ns: int) -> float:
@@ -128,15 +137,15 @@ def rollup_json(r: Rollup) -> JSONDict:
 
 def node_json(node: SpanNode, trace_start_ns: int) -> JSONDict:
     """A span with its place in the tree."""
-    return span_json(node.span, trace_start_ns) | {
-        "depth": node.depth,
-        "child_count": node.child_count,
-        "is_orphan": node.is_orphan,
-        "is_on_critical_path": node.is_on_critical_path,
-        "critical_path_ms": _ms(node.critical_path_ns),
-        "is_bottleneck": node.is_bottleneck,
-        "rollup": rollup_json(node.rollup),
-    }
+    out = span_json(node.span, trace_start_ns)
+    out["depth"] = node.depth
+    out["child_count"] = node.child_count
+    out["is_orphan"] = node.is_orphan
+    out["is_on_critical_path"] = node.is_on_critical_path
+    out["critical_path_ms"] = _ms(node.critical_path_ns)
+    out["is_bottleneck"] = node.is_bottleneck
+    out["rollup"] = rollup_json(node.rollup)
+    return out
 
 
 def totals_json(t: TraceTotals) -> JSONDict:

@@ -196,35 +196,31 @@ _EVENTS = SPAN_READ_COLUMNS.index("events")
 _LINKS = SPAN_READ_COLUMNS.index("links")
 
 
-def rows_to_spans(rows: list[tuple[Any, ...]]) -> list[Span]:
-    """Spans from rows selected in `SPAN_READ_COLUMNS` order."""
-    # The spans of one trace share a handful of resources: parse each text once.
+def columns_to_spans(columns: list[list[Any]]) -> list[Span]:
+    """Spans from columns selected in `SPAN_READ_COLUMNS` order (one Python list per column).
+
+    Column-wise: DuckDB's row-wise fetchall costs about twice as much as Arrow columns turned
+    into lists, and the payload texts parse in one pass per column.
+    """
+    columns = list(columns)
+    # The spans of one trace share a handful of resources: parse each text once, and give each
+    # span its own copy (a shared dict would leak a caller's edit into the sibling spans).
     resources: dict[str, dict[str, Any]] = {}
-    spans: list[Span] = []
-    for row in rows:
-        values = list(row)
-        resource_text: str = values[_RESOURCE]
-        resource = resources.get(resource_text)
-        if resource is None:
-            resource = resources[resource_text] = orjson.loads(resource_text)
-        # A copy each: a shared dict would leak a caller's edit into the sibling spans.
-        values[_RESOURCE] = dict(resource)
-        attributes: str = values[_ATTRIBUTES]
-        values[_ATTRIBUTES] = {} if attributes == "{}" else orjson.loads(attributes)
-        events: str = values[_EVENTS]
-        values[_EVENTS] = (
-            []
-            if events == "[]"
-            else [SpanEvent(e["name"], e["time_ns"], e["attributes"]) for e in orjson.loads(events)]
-        )
-        links: str = values[_LINKS]
-        values[_LINKS] = (
-            []
-            if links == "[]"
-            else [SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in orjson.loads(links)]
-        )
-        spans.append(Span(*values))
-    return spans
+    for text in columns[_RESOURCE]:
+        if text not in resources:
+            resources[text] = orjson.loads(text)
+    columns[_RESOURCE] = [dict(resources[text]) for text in columns[_RESOURCE]]
+    loads = orjson.loads
+    columns[_ATTRIBUTES] = [{} if text == "{}" else loads(text) for text in columns[_ATTRIBUTES]]
+    columns[_EVENTS] = [
+        [] if text == "[]" else [SpanEvent(e["name"], e["time_ns"], e["attributes"]) for e in loads(text)]
+        for text in columns[_EVENTS]
+    ]
+    columns[_LINKS] = [
+        [] if text == "[]" else [SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in loads(text)]
+        for text in columns[_LINKS]
+    ]
+    return list(map(Span, *columns))
 
 
 def rows_to_logs(rows: list[tuple[Any, ...]]) -> list[LogRecord]:

@@ -15,7 +15,7 @@ import duckdb
 
 from looptrace.model import LogRecord, Span, SpanEvent, TraceId, TraceSummary
 from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, Totals, TracePage, TraceQuery
-from looptrace.storage.duckdb._arrow import LOG_COLUMNS, SPAN_READ_COLUMNS, dump_json, rows_to_logs, rows_to_spans
+from looptrace.storage.duckdb._arrow import LOG_COLUMNS, SPAN_READ_COLUMNS, columns_to_spans, dump_json, rows_to_logs
 from looptrace.storage.duckdb._schema import first_row
 
 _SORT_COLUMNS: dict[str, str] = {
@@ -157,12 +157,12 @@ def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
     bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
     if bounds is None:
         return []
-    rows = cur.execute(
-        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
-        "ORDER BY start_ns, span_id",
-        [bounds[0], bounds[1], trace_id],
-    ).fetchall()
-    return rows_to_spans(rows)
+    table = cur.sql(
+        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans "
+        "WHERE start_ns BETWEEN $start AND $max_start AND trace_id = $trace_id ORDER BY start_ns, span_id",
+        params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id},
+    ).to_arrow_table()
+    return columns_to_spans([column.to_pylist() for column in table.columns])
 
 
 # `get_span_outlines` reads the promoted columns only: the JSON payload (attributes, resource,
@@ -228,12 +228,14 @@ def get_span(cur: duckdb.DuckDBPyConnection, trace_id: TraceId, span_id: str) ->
     bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
     if bounds is None:
         return None
-    rows = cur.execute(
-        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
-        "AND span_id = ? LIMIT 1",
-        [bounds[0], bounds[1], trace_id, span_id],
-    ).fetchall()
-    return rows_to_spans(rows)[0] if rows else None
+    row = first_row(
+        cur.execute(
+            f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
+            "AND span_id = ? LIMIT 1",
+            [bounds[0], bounds[1], trace_id, span_id],
+        )
+    )
+    return None if row is None else columns_to_spans([[value] for value in row])[0]
 
 
 def resolve_trace_id(cur: duckdb.DuckDBPyConnection, prefix: str, limit: int) -> list[TraceId]:
