@@ -73,6 +73,20 @@ def _measure(url: str, trace_id: str, chromium: str) -> dict[str, Any]:
             "() => [...document.querySelectorAll('.wf-row')].filter((e) => e.style.display !== 'none').length === 1"
         )
         collapse_ms = (time.perf_counter() - t0) * 1000
+        # The agent view: every iteration extracted, only the cards in view drawn.
+        t0 = time.perf_counter()
+        page.click("[data-tab=agent]")
+        page.wait_for_selector(".agent-iteration")
+        agent_ms = (time.perf_counter() - t0) * 1000
+        agent_dom = page.evaluate("document.getElementsByTagName('*').length")
+        t0 = time.perf_counter()
+        page.evaluate("() => { const s = document.getElementById('agent-scroller'); s.scrollTop = s.scrollHeight; }")
+        page.wait_for_function(
+            "() => !document.querySelector('.agent-iteration[data-iteration=\"1\"]')"
+            " && document.querySelectorAll('.agent-iteration').length > 0"
+        )
+        agent_jump_ms = (time.perf_counter() - t0) * 1000
+        iterations = page.locator(".agent-iteration").last.get_attribute("data-iteration")
         browser.close()
     return {
         "first_frame_ms": first_frame_ms,
@@ -86,6 +100,10 @@ def _measure(url: str, trace_id: str, chromium: str) -> dict[str, Any]:
         "jump_mean_ms": statistics.fmean(jump),
         "jump_dropped": sum(1 for t in jump if t > 20),
         "collapse_all_ms": collapse_ms,
+        "agent_view_ms": agent_ms,
+        "agent_view_dom": agent_dom,
+        "agent_jump_to_end_ms": agent_jump_ms,
+        "agent_last_iteration": iterations,
     }
 
 
@@ -113,7 +131,9 @@ def main() -> None:
                     f"DOM {result['dom_nodes']} elements ({result['dom_nodes_after_scroll']} after scrolling) | "
                     f"smooth scroll mean {result['smooth_mean_ms']:.1f} ms, {result['smooth_dropped']}/299 > 20 ms | "
                     f"jump scroll mean {result['jump_mean_ms']:.1f} ms, {result['jump_dropped']}/119 > 20 ms | "
-                    f"collapse all {result['collapse_all_ms']:.0f} ms",
+                    f"collapse all {result['collapse_all_ms']:.0f} ms | agent view {result['agent_view_ms']:.0f} ms, "
+                    f"DOM {result['agent_view_dom']}, jump to iteration {result['agent_last_iteration']} "
+                    f"{result['agent_jump_to_end_ms']:.0f} ms",
                     flush=True,
                 )
         finally:

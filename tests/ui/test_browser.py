@@ -76,23 +76,26 @@ def test_clicking_an_llm_span_shows_its_messages_tokens_and_cost(page: Page, ui_
 
 def test_collapse_expand_and_keyboard_navigation(page: Page, ui_server: UiTraces) -> None:
     page.goto(f"{ui_server.url}/#/traces/{ui_server.agent.trace_id}")
-    expect(page.locator(".wf-row:visible")).to_have_count(9)
+    # 9 spans and the "×3 agent_iteration_1…3" header of the loop's iterations.
+    expect(page.locator(".wf-row:visible")).to_have_count(10)
     page.click("#collapse-all")
     expect(page.locator(".wf-row:visible")).to_have_count(1)
     expect(page.locator(".wf-row:visible .wf-rollup")).to_contain_text("9 spans · 3 LLM")
     page.click("#expand-all")
-    expect(page.locator(".wf-row:visible")).to_have_count(9)
+    expect(page.locator(".wf-row:visible")).to_have_count(10)
     iteration = _row(page, "agent_iteration_1")
     iteration.locator(".wf-toggle").click()
-    expect(page.locator(".wf-row:visible")).to_have_count(7)
+    expect(page.locator(".wf-row:visible")).to_have_count(8)
     iteration.locator(".wf-toggle").click()
-    expect(page.locator(".wf-row:visible")).to_have_count(9)
+    expect(page.locator(".wf-row:visible")).to_have_count(10)
 
     _row(page, "agent_loop").locator(".wf-name").click()
     page.keyboard.press("ArrowDown")
+    expect(page.locator(".wf-row.selected .wf-name")).to_have_text("×3 agent_iteration_1…3")
+    page.keyboard.press("ArrowDown")
     expect(page.locator(".wf-row.selected .wf-name")).to_have_text("agent_iteration_1")
     page.keyboard.press("ArrowLeft")  # collapses the iteration
-    expect(page.locator(".wf-row:visible")).to_have_count(7)
+    expect(page.locator(".wf-row:visible")).to_have_count(8)
     page.keyboard.press("ArrowRight")  # expands it again
     page.keyboard.press("ArrowRight")  # and steps into its first child
     expect(page.locator(".wf-row.selected .wf-name")).to_have_text("chat claude-3-5-haiku-20241022")
@@ -199,7 +202,7 @@ def test_the_trace_page_draws_from_the_skeleton_and_fetches_a_span_only_when_ope
     page.on("request", lambda r: asked.append(r.url) if "/api/v1/traces/" in r.url else None)
     trace_id = ui_server.agent.trace_id
     page.goto(f"{ui_server.url}/#/traces/{trace_id}")
-    expect(page.locator(".wf-row:visible")).to_have_count(9)
+    expect(page.locator(".wf-row:visible")).to_have_count(10)
     assert [u.split("/api/v1/traces/")[1] for u in asked] == [f"{trace_id}/skeleton"]
     tool = next(s for s in ui_server.agent.spans if s["name"] == "tool_call_calculate")
     _row(page, "tool_call_calculate").locator(".wf-name").click()

@@ -43,3 +43,30 @@ test("a trace without a loop has no iterations", () => {
   const view = extractAgentView(buildTree([s("0", null, "handler"), s("1", "0", "db")]));
   assert.equal(view.iterations.length, 0);
 });
+
+import { agentOutcome, agentTotals, cardWindow, iterationLines, layoutIterations, MAX_TOOLS_SHOWN } from "../../src/looptrace/ui/agent.js";
+
+test("the SDK's max_iterations_exceeded mark is a max-iterations stop", () => {
+  const root = { attributes: { "looptrace.agent.max_iterations": 3, "looptrace.agent.max_iterations_exceeded": true } };
+  assert.match(agentOutcome(root, 3).stop, /max_iterations \(3\)/);
+  assert.match(agentOutcome({ attributes: {}, events: [{ name: "max_iterations_exceeded" }] }, 1).stop, /max_iterations without/);
+  assert.equal(agentOutcome({ attributes: { "output.value": "done", "looptrace.agent.max_iterations": 2 } }, 2).stop, null);
+});
+
+test("iteration cards have fixed heights and the window finds the cards in view", () => {
+  const its = [{ tools: [] }, { tools: [1] }, { tools: Array(MAX_TOOLS_SHOWN + 3).fill(1) }];
+  assert.deepEqual(its.map(iterationLines), [3, 5, 2 + 3 * MAX_TOOLS_SHOWN + 1]);
+  const offsets = layoutIterations(its, 20, 20);
+  assert.deepEqual(Array.from(offsets), [0, 80, 200, 200 + (3 + 3 * MAX_TOOLS_SHOWN) * 20 + 20]);
+  assert.deepEqual(cardWindow(offsets, 0, 50, 0), [0, 1]);
+  assert.deepEqual(cardWindow(offsets, 100, 50, 0), [1, 2]);
+  assert.deepEqual(cardWindow(offsets, 0, 1000, 0), [0, 3]);
+});
+
+test("10,000 iterations lay out and window in constant work per scroll", () => {
+  const its = Array.from({ length: 10_000 }, (_, k) => ({ tools: Array(k % 4).fill(1), llmCalls: [{ inputTokens: 1, outputTokens: 2, costUsd: 0.5 }], isError: k === 7 }));
+  const offsets = layoutIterations(its, 20, 20);
+  const [first, last] = cardWindow(offsets, offsets[9_000], 600);
+  assert.ok(first <= 9_000 && 9_000 < last && last - first < 40, `${first}..${last}`);
+  assert.deepEqual(agentTotals(its), { llmCalls: 10_000, inputTokens: 10_000, outputTokens: 20_000, costUsd: 5_000, errors: 1 });
+});

@@ -4,6 +4,9 @@ const ITERATION_NAME = /^(.*?)[_\s.-]?(\d+)$/;
 const TOOL_INPUT_KEYS = ["tool_input", "gen_ai.tool.call.arguments", "input.value", "tool.parameters", "tool.input"];
 const TOOL_OUTPUT_KEYS = ["tool_output", "tool_result", "gen_ai.tool.call.result", "output.value", "tool.output"];
 const FINAL_KEYS = ["final_answer", "output.value", "answer", "result"];
+const MAX_ITERATIONS_KEYS = ["max_iterations", "agent.max_iterations", "looptrace.agent.max_iterations"];
+const MAX_ITERATIONS_EXCEEDED_KEY = "looptrace.agent.max_iterations_exceeded";
+const MAX_ITERATIONS_EXCEEDED_EVENT = "max_iterations_exceeded";
 
 /** The first present attribute among `keys`, as given. */
 export function firstAttribute(attributes, keys) {
@@ -97,9 +100,16 @@ export function agentOutcome(root, iterationCount) {
   const rootAttrs = root?.attributes || {};
   const finalAnswer = firstAttribute(rootAttrs, FINAL_KEYS) ?? null;
   let stop = null;
-  const maxIterations = Number(rootAttrs.max_iterations ?? rootAttrs["agent.max_iterations"]);
-  if (finalAnswer == null && Number.isFinite(maxIterations) && iterationCount >= maxIterations) {
-    stop = `stopped after reaching max_iterations (${maxIterations}) without a final answer`;
+  const maxIterations = Number(firstAttribute(rootAttrs, MAX_ITERATIONS_KEYS));
+  // The SDK's looptrace.agent marks the stop itself; hand-written loops only set max_iterations.
+  const isMarkedExceeded =
+    rootAttrs[MAX_ITERATIONS_EXCEEDED_KEY] === true ||
+    rootAttrs.status === MAX_ITERATIONS_EXCEEDED_EVENT ||
+    (root?.events || []).some((e) => e.name === MAX_ITERATIONS_EXCEEDED_EVENT);
+  const isAtMax = Number.isFinite(maxIterations) && iterationCount >= maxIterations;
+  if (finalAnswer == null && (isMarkedExceeded || isAtMax)) {
+    const limit = Number.isFinite(maxIterations) ? ` (${maxIterations})` : "";
+    stop = `stopped after reaching max_iterations${limit} without a final answer`;
   } else if (finalAnswer == null && root?.status?.code === "ERROR") {
     stop = `failed: ${root.status.message || "error"}`;
   }
@@ -149,4 +159,65 @@ function topAncestor(tree, pos) {
   let p = pos;
   while (tree.parent[p] >= 0) p = tree.parent[p];
   return p;
+}
+
+/** Tool calls listed per iteration card; more are summed up in one "+N more tools" line. */
+export const MAX_TOOLS_SHOWN = 4;
+
+/**
+ * How many text lines an iteration's card takes in the agent view: head, decision, then three
+ * lines per tool shown (name, input, result) or one "no tool called" line, and a "+N more" line.
+ * Fixed per iteration, so the virtualised list knows every card's height before drawing it.
+ */
+export function iterationLines(iteration) {
+  const tools = iteration.tools.length;
+  if (!tools) return 3;
+  return 2 + 3 * Math.min(tools, MAX_TOOLS_SHOWN) + (tools > MAX_TOOLS_SHOWN ? 1 : 0);
+}
+
+/**
+ * Top offsets (px) of each iteration card and, last, the list's total height.
+ *
+ * @param {Array<object>} iterations extractAgentView().iterations
+ * @param {number} lineHeight px per text line
+ * @param {number} chrome px per card besides its lines (padding, border, gap)
+ * @returns {Float64Array} iterations.length + 1 offsets
+ */
+export function layoutIterations(iterations, lineHeight, chrome) {
+  const offsets = new Float64Array(iterations.length + 1);
+  for (let k = 0; k < iterations.length; k++) offsets[k + 1] = offsets[k] + iterationLines(iterations[k]) * lineHeight + chrome;
+  return offsets;
+}
+
+/** The cards to draw for a viewport: [first, last) overlapping [top - overscan, top + height + overscan). */
+export function cardWindow(offsets, top, height, overscanPx = 400) {
+  const count = offsets.length - 1;
+  const from = top - overscanPx;
+  const to = top + height + overscanPx;
+  // First card whose bottom is below `from`, by binary search over the ascending offsets.
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (offsets[mid + 1] <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  let last = lo;
+  while (last < count && offsets[last] < to) last++;
+  return [lo, last];
+}
+
+/** Totals over every iteration's LLM calls: {llmCalls, inputTokens, outputTokens, costUsd, errors}. */
+export function agentTotals(iterations) {
+  const t = { llmCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, errors: 0 };
+  for (const it of iterations) {
+    if (it.isError) t.errors++;
+    for (const call of it.llmCalls) {
+      t.llmCalls++;
+      t.inputTokens += call.inputTokens ?? 0;
+      t.outputTokens += call.outputTokens ?? 0;
+      t.costUsd += call.costUsd ?? 0;
+    }
+  }
+  return t;
 }

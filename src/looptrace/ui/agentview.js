@@ -1,23 +1,27 @@
-// The agent view tab: an agent loop told iteration by iteration.
+// The agent view tab: an agent loop told iteration by iteration, virtualised.
 //
-// The tree may hold skeleton rows (skeleton.js), which carry no attributes: then tool input and
+// A loop can run thousands of iterations, so only the cards near the viewport exist in the DOM:
+// every card's height is known up front (agent.js iterationLines: one-line fields, clipped with
+// an ellipsis, full text in the span's detail), cards sit at precomputed offsets in a scroller,
+// and scrolling swaps the few cards entering and leaving the window.
+//
+// The tree may hold skeleton rows (skeleton.js), which carry no attributes: tool input and
 // output, each iteration's action and the loop's final answer come from the spans' details,
-// fetched through `loadSpan` only for the iterations scrolled into view.
+// fetched through `loadSpan` only for cards that stay on screen for a moment.
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatDuration, formatValue } from "./format.js";
-import { agentOutcome, extractAgentView, toolIo } from "./agent.js";
+import { formatCost, formatCount, formatDuration, formatTokens, formatValue } from "./format.js";
+import { MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolIo } from "./agent.js";
 
-function clip(value, max = 600) {
+const LINE_PX = 20;
+const CARD_CHROME_PX = 20; // 2 × 6 px padding + 2 × 1 px border + 6 px gap
+const LOAD_DELAY_MS = 150;
+const CLIP_CHARS = 400;
+const MIN_SCROLLER_PX = 300;
+const BOTTOM_GAP_PX = 30; // main's bottom padding (24 px) and a little air
+
+function clip(value) {
   const s = formatValue(value);
-  return s.length > max ? `${s.slice(0, max)}…` : s;
-}
-
-function ioLines(io) {
-  return [
-    io.input != null ? h("div", { class: "agent-io" }, h("span", { class: "agent-k" }, "input "), h("code", null, clip(io.input))) : null,
-    io.output != null ? h("div", { class: "agent-io" }, h("span", { class: "agent-k" }, "result "), h("code", null, clip(io.output))) : null,
-    io.error ? h("div", { class: "agent-io err-badge" }, io.error) : null,
-  ];
+  return s.length > CLIP_CHARS ? `${s.slice(0, CLIP_CHARS)}…` : s;
 }
 
 function outcomeNode(outcome) {
@@ -26,85 +30,162 @@ function outcomeNode(outcome) {
   return null;
 }
 
-/** Call `load` for each element the first time it scrolls into view (at once without IntersectionObserver). */
-function whenVisible(load) {
-  if (typeof IntersectionObserver === "undefined") return { observe: (el) => load(el), disconnect() {} };
-  const observer = new IntersectionObserver(
-    (entries) => {
-      for (const entry of entries) {
-        if (!entry.isIntersecting) continue;
-        observer.unobserve(entry.target);
-        load(entry.target);
-      }
-    },
-    { rootMargin: "200px" },
-  );
-  return { observe: (el) => observer.observe(el), disconnect: () => observer.disconnect() };
-}
-
 /**
  * Render the agent view of `tree` into `container`; `onOpen(spanId)` opens a span's detail.
  * `loadSpan(spanId)`, when given, resolves to a span's detail (GET .../spans/{span_id}) and fills
- * in what skeleton rows lack. Returns {dispose}.
+ * in what skeleton rows lack. Returns {dispose, scroller}.
  */
 export function renderAgentView(container, tree, onOpen, loadSpan) {
   clear(container);
   const view = extractAgentView(tree);
-  if (!view.iterations.length) {
+  const iterations = view.iterations;
+  if (!iterations.length) {
     container.appendChild(h("p", { class: "muted" }, "No agent loop found: no repeated sibling spans like agent_iteration_1..N and no spans with an iteration number."));
+    return { dispose() {}, scroller: null };
   }
-  const lazy = loadSpan ? whenVisible((el) => el._load()) : null;
+  const totals = agentTotals(iterations);
+  // With skeleton rows the root's attributes are not here yet: say nothing until they are.
+  const outcome = h("div", { class: "agent-outcome" }, loadSpan ? null : outcomeNode(view));
+  const summary = h(
+    "div",
+    { class: "agent-summary", id: "agent-summary" },
+    h("strong", null, `${formatCount(iterations.length)} iteration${iterations.length === 1 ? "" : "s"}`),
+    ` · ${formatCount(totals.llmCalls)} LLM calls · ${formatTokens(totals.inputTokens)} in / ${formatTokens(totals.outputTokens)} out · ${formatCost(totals.costUsd)}`,
+    totals.errors ? h("span", { class: "err-badge" }, ` · ${formatCount(totals.errors)} failed`) : null,
+  );
+  const offsets = layoutIterations(iterations, LINE_PX, CARD_CHROME_PX);
+  const spacer = h("div", { class: "agent-spacer", style: { height: `${offsets[iterations.length]}px` } });
+  const scroller = h("div", { class: "agent-scroller", id: "agent-scroller", role: "list", "aria-label": "Agent iterations" }, spacer);
+  container.append(summary, outcome, scroller);
+
+  if (loadSpan && view.rootSpanId) {
+    loadSpan(view.rootSpanId).then((root) => {
+      const node = outcomeNode(agentOutcome(root, iterations.length));
+      clear(outcome);
+      if (node) outcome.appendChild(node);
+      if (!disposed) fitHeight();
+    }, () => {});
+  }
+
   const link = (spanId, text) => h("button", { type: "button", class: "linkish", on: { click: () => onOpen(spanId) } }, text);
-  const list = h("ol", { class: "agent-iterations" });
-  for (const it of view.iterations) {
-    const decision = it.decision
-      ? h(
-          "div",
-          { class: "agent-decision" },
-          h("span", { class: "agent-k" }, "decision "),
-          link(it.decision.spanId, it.decision.model || it.decision.name),
-          ` · finish ${it.decision.finishReason ?? "?"} · ${formatCount(it.decision.inputTokens ?? 0)} in / ${formatCount(it.decision.outputTokens ?? 0)} out · ${formatCost(it.decision.costUsd)}`,
-          it.llmCalls.length > 1 ? h("span", { class: "muted" }, ` (+${it.llmCalls.length - 1} more LLM calls)`) : null,
-        )
-      : h("div", { class: "agent-decision muted" }, "no LLM call in this iteration");
-    const toolHolders = [];
-    const tools = it.tools.map((t) => {
-      const io = h("div", { class: "agent-io-holder" }, ioLines(t));
-      toolHolders.push([t.spanId, io]);
-      return h("div", { class: `agent-tool${t.isError ? " error" : ""}` }, h("span", { class: "agent-k" }, "tool "), link(t.spanId, t.name), io);
-    });
+  const line = (cls, ...children) => h("div", { class: `agent-line ${cls}` }, ...children);
+  const cards = new Map(); // iteration index -> mounted card element
+  let frame = 0;
+  let disposed = false;
+
+  function ioText(io, which) {
+    if (which === "input") return io.input != null ? clip(io.input) : null;
+    if (io.error) return `error: ${io.error}`;
+    return io.output != null ? clip(io.output) : null;
+  }
+
+  function makeCard(k) {
+    const it = iterations[k];
+    const d = it.decision;
     const action = h("span", { class: "muted agent-action" }, it.action ? ` · action ${it.action}` : null);
-    const item = h(
-      "li",
-      { class: `agent-iteration${it.isError ? " error" : ""}` },
-      h("div", { class: "agent-head" }, link(it.spanId, `Iteration ${it.number}`), ` · ${formatDuration(it.durationMs)}`, action),
-      decision,
-      tools.length ? tools : h("div", { class: "muted" }, "no tool called"),
+    const children = [
+      line("agent-head", link(it.spanId, `Iteration ${it.number}`), ` · ${formatDuration(it.durationMs)}`, action),
+      d
+        ? line(
+            "agent-decision",
+            h("span", { class: "agent-k" }, "decision "),
+            link(d.spanId, d.model || d.name),
+            ` · finish ${d.finishReason ?? "?"} · ${formatCount(d.inputTokens ?? 0)} in / ${formatCount(d.outputTokens ?? 0)} out · ${formatCost(d.costUsd)}`,
+            it.llmCalls.length > 1 ? h("span", { class: "muted" }, ` (+${it.llmCalls.length - 1} more LLM calls)`) : null,
+          )
+        : line("agent-decision muted", "no LLM call in this iteration"),
+    ];
+    const fills = []; // [spanId, input line, result line]
+    for (const t of it.tools.slice(0, MAX_TOOLS_SHOWN)) {
+      const input = h("code", null, ioText(t, "input") ?? "…");
+      const result = h("code", null, ioText(t, "result") ?? "…");
+      children.push(
+        line(`agent-tool${t.isError ? " error" : ""}`, h("span", { class: "agent-k" }, "tool "), link(t.spanId, t.name)),
+        line("agent-io", h("span", { class: "agent-k" }, "input "), input),
+        line(`agent-io${t.isError ? " err-badge" : ""}`, h("span", { class: "agent-k" }, "result "), result),
+      );
+      fills.push([t, input, result]);
+    }
+    if (it.tools.length > MAX_TOOLS_SHOWN) children.push(line("muted", `+${it.tools.length - MAX_TOOLS_SHOWN} more tool calls: open the iteration in the waterfall`));
+    if (!it.tools.length) children.push(line("muted", "no tool called"));
+    const card = h(
+      "div",
+      {
+        class: `agent-iteration${it.isError ? " error" : ""}`,
+        role: "listitem",
+        dataset: { iteration: String(it.number) },
+        style: { transform: `translateY(${offsets[k]}px)`, height: `${offsets[k + 1] - offsets[k] - 6}px` },
+      },
+      children,
     );
-    if (lazy) {
-      item._load = () => {
+    if (loadSpan) {
+      // Only cards that stay in view get their details: a fast scroll through thousands of
+      // iterations must not queue thousands of requests.
+      card._timer = setTimeout(() => {
+        if (disposed || cards.get(k) !== card) return;
         loadSpan(it.spanId).then((span) => {
           const value = span?.attributes?.action;
           if (value != null) action.textContent = ` · action ${formatValue(value)}`;
         }, () => {});
-        for (const [spanId, holder] of toolHolders) {
-          loadSpan(spanId).then((span) => clear(holder).append(...ioLines(toolIo(span)).filter(Boolean)), () => {});
+        for (const [t, input, result] of fills) {
+          loadSpan(t.spanId).then((span) => {
+            const io = toolIo(span);
+            input.textContent = ioText(io, "input") ?? "–";
+            result.textContent = ioText(io, "result") ?? "– (not recorded)";
+            input.title = input.textContent;
+            result.title = result.textContent;
+          }, () => {});
         }
-      };
-      lazy.observe(item);
+      }, LOAD_DELAY_MS);
     }
-    list.appendChild(item);
+    return card;
   }
-  container.appendChild(list);
-  // With skeleton rows the root's attributes are not here yet: say nothing until they are.
-  const outcome = h("div", { class: "agent-outcome" }, loadSpan ? null : outcomeNode(view));
-  container.appendChild(outcome);
-  if (loadSpan && view.rootSpanId) {
-    loadSpan(view.rootSpanId).then((root) => {
-      const node = outcomeNode(agentOutcome(root, view.iterations.length));
-      clear(outcome);
-      if (node) outcome.appendChild(node);
-    }, () => {});
+
+  function render() {
+    frame = 0;
+    const [first, last] = cardWindow(offsets, scroller.scrollTop, scroller.clientHeight || 600);
+    for (const [k, card] of cards) {
+      if (k >= first && k < last) continue;
+      clearTimeout(card._timer);
+      card.remove();
+      cards.delete(k);
+    }
+    for (let k = first; k < last; k++) {
+      if (cards.has(k)) continue;
+      const card = makeCard(k);
+      cards.set(k, card);
+      scroller.appendChild(card);
+    }
   }
-  return { dispose: () => lazy?.disconnect() };
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(render);
+  };
+  scroller.addEventListener("scroll", schedule, { passive: true });
+  const resize = new ResizeObserver(schedule);
+  resize.observe(scroller);
+  // End the scroller at the window's bottom edge, below however tall the summary and outcome are.
+  const fitHeight = () => {
+    const top = scroller.getBoundingClientRect().top + window.scrollY;
+    if (top > 0) scroller.style.height = `${Math.max(MIN_SCROLLER_PX, window.innerHeight - top - BOTTOM_GAP_PX)}px`;
+    schedule();
+  };
+  window.addEventListener("resize", fitHeight);
+  fitHeight();
+  render();
+
+  return {
+    scroller,
+    /** Scroll so that iteration card `k` (0-based) is at the top. */
+    scrollToIndex(k) {
+      scroller.scrollTop = offsets[Math.max(0, Math.min(iterations.length - 1, k))];
+      render();
+    },
+    dispose() {
+      disposed = true;
+      cancelAnimationFrame(frame);
+      resize.disconnect();
+      window.removeEventListener("resize", fitHeight);
+      for (const card of cards.values()) clearTimeout(card._timer);
+    },
+  };
 }

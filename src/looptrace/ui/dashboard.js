@@ -36,7 +36,8 @@ function latencyChart(rows) {
   const height = PAD.top + top.length * rowH + 20;
   const max = Math.max(1, ...top.map((r) => r.p99_ms));
   const labelW = 220;
-  const sx = linearScale(0, max, labelW, W - PAD.right - 60);
+  // Room on the right for the "p50 / p95 / p99" label of the longest bar.
+  const sx = linearScale(0, max, labelW, W - PAD.right - 170);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${height}`, class: "chart", id: "latency-chart", role: "img", "aria-label": "latency percentiles" });
   top.forEach((r, i) => {
     const y = PAD.top + i * rowH;

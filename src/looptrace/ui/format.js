@@ -49,11 +49,14 @@ export function formatRollup(rollup) {
   return parts.join(" · ");
 }
 
-/** The model, tokens and cost of one LLM span, e.g. "gpt-4o · 120→35 tok · $0.0004". */
+/**
+ * The model, tokens and cost of one LLM span, e.g. "gpt-4o · 120→35 tok · $0.0004". The model is
+ * left out when the span's name already shows it ("chat gpt-4o"), to leave the row's room to the name.
+ */
 export function formatLlmBadge(span) {
   const parts = [];
   const model = span.response_model || span.request_model;
-  if (model) parts.push(model);
+  if (model && !(span.name || "").includes(model)) parts.push(model);
   if (span.input_tokens != null || span.output_tokens != null) {
     parts.push(`${formatTokens(span.input_tokens ?? 0)}→${formatTokens(span.output_tokens ?? 0)} tok`);
   }
@@ -88,4 +91,21 @@ export function formatValue(value) {
 export function safeHref(url) {
   if (typeof url !== "string") return null;
   return /^https?:\/\//i.test(url.trim()) ? url.trim() : null;
+}
+
+/**
+ * One short line summing up a group of repeated siblings (groups.js), e.g.
+ * "Σ 1.20s · min/med/max 40.0ms/43.0ms/44.0ms · 3 LLM · 348 tok · $0.0003 · 1 err".
+ */
+export function formatGroupSummary(group) {
+  const parts = [
+    `Σ ${formatDuration(group.sumMs)}`,
+    `min/med/max ${formatDuration(group.minMs)}/${formatDuration(group.medianMs)}/${formatDuration(group.maxMs)}`,
+  ];
+  if (group.llmCalls) parts.push(`${formatCount(group.llmCalls)} LLM`);
+  const tokens = (group.inputTokens || 0) + (group.outputTokens || 0);
+  if (tokens) parts.push(`${formatTokens(tokens)} tok`);
+  if (group.costUsd) parts.push(formatCost(group.costUsd));
+  if (group.errorCount) parts.push(`${formatCount(group.errorCount)} err`);
+  return parts.join(" · ");
 }

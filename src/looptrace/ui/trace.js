@@ -5,6 +5,7 @@ import { formatCost, formatCount, formatDuration, formatTime } from "./format.js
 import { searchPositions, stepMatch } from "./tree.js";
 import { treeFromSkeleton } from "./skeleton.js";
 import { createWaterfall } from "./waterfall.js";
+import { findGroups } from "./groups.js";
 import { renderSpanDetail } from "./detail.js";
 import { renderAgentView } from "./agentview.js";
 
@@ -104,6 +105,7 @@ export function renderTracePage(root, traceId, params) {
           panes[k].hidden = k !== key;
           tabButtons[k].classList.toggle("active", k === key);
         }
+        if (key === "waterfall") waterfall?.fitHeight();
         if (key === "agent" && !agentRendered) {
           agentRendered = true;
           agentView = renderAgentView(panes.agent, tree, openSpanId, loadSpan);
@@ -126,7 +128,19 @@ export function renderTracePage(root, traceId, params) {
       panes.waterfall.append(toolbar, wfHolder);
       clear(page).append(header(trace), tabs, h("div", { class: "trace-body" }, h("div", { class: "trace-main" }, panes.waterfall, panes.agent), detail));
       showTab("waterfall");
-      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, critical: tree.critical });
+      const groups = findGroups(tree);
+      if (groups.count) {
+        // Runs of repeated siblings (agent_iteration_1..N) fold into one "×N" row each.
+        let isFolded = false;
+        const fold = h("button", { type: "button", id: "fold-groups", title: "Fold every run of repeated sibling spans into one ×N row" }, "Fold repeats");
+        fold.addEventListener("click", () => {
+          isFolded = !isFolded;
+          waterfall.foldGroups(isFolded);
+          fold.textContent = isFolded ? "Unfold repeats" : "Fold repeats";
+        });
+        toolbar.insertBefore(fold, search);
+      }
+      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, critical: tree.critical, groups });
       performance.mark("looptrace:waterfall-rendered");
 
       let matches = new Int32Array(0);

@@ -1,14 +1,23 @@
 // The virtualised tree + waterfall: a fixed pool of absolutely positioned rows.
 // Row r always lives in pool[r % P], so scrolling by k rows rewrites only k elements, and the
 // DOM stays the same size whatever the trace size (see shared UI.md, "approach A").
+// Rows are groups.js row codes: spans, plus a "×N" header row before each run of repeated
+// siblings, which folds the run into that one line.
 import { h, clear } from "./dom.js";
-import { formatDuration, formatLlmBadge, formatRollup } from "./format.js";
-import { barGeometry, navigate, reveal, rowOf, rowWindow, setAll, visibleRows } from "./tree.js";
+import { formatDuration, formatGroupSummary, formatLlmBadge, formatRollup } from "./format.js";
+import { barGeometry, rowOf, rowWindow, setAll } from "./tree.js";
+import {
+  codePos, findGroups, headerCode, isHeader, navigateItems, newGroupState, revealPos, setAllGroups,
+  spanCode, visibleItems,
+} from "./groups.js";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 6;
 const MAX_INDENT_LEVELS = 24;
 const MAX_EVENT_MARKERS = 6;
+const MAX_MINIMAP_BAND = 5;
+const MIN_SCROLLER_PX = 300;
+const BOTTOM_GAP_PX = 30; // main's bottom padding (24 px) and a little air
 const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever: "R", embedding: "E", other: "·" };
 
 /**
@@ -21,8 +30,10 @@ const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever
  */
 export function createWaterfall(container, tree, options = {}) {
   const collapsed = new Uint8Array(tree.n);
-  let rows = visibleRows(tree, collapsed);
-  let selected = -1;
+  const groups = options.groups || findGroups(tree);
+  const folded = newGroupState(groups);
+  let rows = visibleItems(tree, collapsed, groups, folded);
+  let selected = -1; // a row code (groups.js), -1 for none
   let matches = new Int32Array(0);
   let matchSet = new Set();
   let currentMatch = -1;
@@ -68,9 +79,10 @@ export function createWaterfall(container, tree, options = {}) {
     const label = h("div", { class: "wf-label" }, toggle, icon, name, err, badge, rollup, bneck, dur);
     const bar = h("div", { class: "wf-bar" });
     const crit = h("div", { class: "wf-crit" });
-    const track = h("div", { class: "wf-track" }, bar, crit);
+    const gsum = h("span", { class: "wf-gsum" });
+    const track = h("div", { class: "wf-track" }, bar, crit, gsum);
     const el = h("div", { class: "wf-row", role: "treeitem" }, label, track);
-    el._parts = { toggle, icon, name, err, badge, rollup, bneck, dur, bar, crit, track, markers: [] };
+    el._parts = { label, toggle, icon, name, err, badge, rollup, bneck, dur, bar, crit, gsum, track, markers: [] };
     el._row = -1;
     el._gen = -1;
     return el;
@@ -85,22 +97,70 @@ export function createWaterfall(container, tree, options = {}) {
     for (const el of pool) scroller.appendChild(el);
   }
 
-  function fill(el, r) {
-    const pos = rows[r];
-    const span = tree.spans[tree.order[pos]];
+  function setBar(node, geo) {
+    if (geo) {
+      node.style.display = "";
+      node.style.left = `${geo.left}%`;
+      node.style.width = `max(1px, ${geo.width}%)`;
+    } else node.style.display = "none";
+  }
+
+  function fillGroup(el, r, code) {
+    const first = codePos(code);
+    const g = groups.atFirst[first];
+    const group = groups.list[g];
     const p = el._parts;
+    const isFolded = folded[g] === 1;
+    el.dataset.pos = String(first);
+    el.dataset.group = String(g);
+    delete el.dataset.spanId;
+    el.className = `wf-row wf-group${code === selected ? " selected" : ""}${group.errorCount ? " error" : ""}`;
+    el.setAttribute("aria-level", String(group.depth + 1));
+    el.setAttribute("aria-expanded", String(!isFolded));
+    p.label.style.paddingLeft = `${4 + Math.min(group.depth, MAX_INDENT_LEVELS) * 14}px`;
+    p.toggle.textContent = isFolded ? "▸" : "▾";
+    p.toggle.title = isFolded ? "show the repeated spans" : "fold the repeated spans into this row";
+    p.icon.className = "wf-icon cat-group";
+    p.icon.textContent = "×";
+    p.icon.title = "repeated siblings";
+    p.name.textContent = `×${group.size} ${group.label}`;
+    p.name.title = `${group.size} consecutive siblings named like ${group.label}`;
+    p.err.hidden = !group.errorCount;
+    p.badge.textContent = "";
+    p.rollup.textContent = "";
+    // The run's totals are long: they go over the track, where there is room for them.
+    p.gsum.textContent = formatGroupSummary(group);
+    p.gsum.hidden = false;
+    p.bneck.hidden = true;
+    p.dur.textContent = formatDuration(group.endMs - group.startMs);
+    p.bar.className = "wf-bar wf-group-bar";
+    setBar(p.bar, barGeometry({ offset_ms: group.startMs, duration_ms: group.endMs - group.startMs }, view.t0, view.t1));
+    p.crit.style.display = "none";
+    for (const m of p.markers) m.style.display = "none";
+  }
+
+  function fill(el, r) {
+    const code = rows[r];
     el._row = r;
     el._gen = generation;
-    el.dataset.pos = String(pos);
-    el.dataset.spanId = span.span_id;
     el.style.transform = `translateY(${r * ROW_HEIGHT}px)`;
     el.style.display = "";
+    if (isHeader(code)) {
+      fillGroup(el, r, code);
+      return;
+    }
+    const pos = codePos(code);
+    const span = tree.spans[tree.order[pos]];
+    const p = el._parts;
+    el.dataset.pos = String(pos);
+    el.dataset.spanId = span.span_id;
+    delete el.dataset.group;
     const isError = span.status?.code === "ERROR";
     const kids = tree.childCount[pos];
     const isCollapsed = kids > 0 && collapsed[pos] === 1;
     el.className =
       "wf-row" +
-      (pos === selected ? " selected" : "") +
+      (code === selected ? " selected" : "") +
       (matchSet.has(pos) ? " match" : "") +
       (pos === currentMatch ? " current-match" : "") +
       (isError ? " error" : "") +
@@ -109,7 +169,7 @@ export function createWaterfall(container, tree, options = {}) {
     if (kids) el.setAttribute("aria-expanded", String(!isCollapsed));
     else el.removeAttribute("aria-expanded");
     const d = tree.depth[pos];
-    el.firstChild.style.paddingLeft = `${4 + Math.min(d, MAX_INDENT_LEVELS) * 14}px`;
+    p.label.style.paddingLeft = `${4 + Math.min(d, MAX_INDENT_LEVELS) * 14}px`;
     p.toggle.textContent = kids ? (isCollapsed ? "▸" : "▾") : "";
     p.toggle.title = d > MAX_INDENT_LEVELS ? `depth ${d}` : "";
     const category = span.category || "other";
@@ -119,24 +179,17 @@ export function createWaterfall(container, tree, options = {}) {
     p.name.textContent = d > MAX_INDENT_LEVELS ? `[${d}] ${span.name}` : span.name;
     p.name.title = span.name;
     p.err.hidden = !isError;
-    p.badge.textContent = category === "llm" ? formatLlmBadge(span) : span.tool_name && category === "tool" ? span.tool_name : "";
+    p.gsum.hidden = true;
+    const tool = category === "tool" && span.tool_name && !span.name.includes(span.tool_name) ? span.tool_name : "";
+    p.badge.textContent = category === "llm" ? formatLlmBadge(span) : tool;
     p.rollup.textContent = isCollapsed ? formatRollup(span.rollup) : "";
     p.bneck.hidden = !span.is_bottleneck;
     p.dur.textContent = formatDuration(span.duration_ms);
     const geo = barGeometry(span, view.t0, view.t1);
     p.bar.className = `wf-bar cat-${category}${isError ? " error" : ""}`;
-    if (geo) {
-      p.bar.style.display = "";
-      p.bar.style.left = `${geo.left}%`;
-      p.bar.style.width = `max(1px, ${geo.width}%)`;
-    } else p.bar.style.display = "none";
+    setBar(p.bar, geo);
     const seg = critical.get(span.span_id);
-    const cgeo = seg ? barGeometry({ offset_ms: seg[0], duration_ms: seg[1] - seg[0] }, view.t0, view.t1) : null;
-    if (cgeo) {
-      p.crit.style.display = "";
-      p.crit.style.left = `${cgeo.left}%`;
-      p.crit.style.width = `max(1px, ${cgeo.width}%)`;
-    } else p.crit.style.display = "none";
+    setBar(p.crit, seg ? barGeometry({ offset_ms: seg[0], duration_ms: seg[1] - seg[0] }, view.t0, view.t1) : null);
     const events = span.events || [];
     const shownEvents = Math.min(events.length, MAX_EVENT_MARKERS);
     while (p.markers.length < shownEvents) {
@@ -193,13 +246,17 @@ export function createWaterfall(container, tree, options = {}) {
     if (!ctx) return;
     ctx.clearRect(0, 0, width, height);
     const span = tree.t1 - tree.t0;
-    const per = Math.max(1, rows.length / height);
-    for (let y = 0; y < height && y * per < rows.length; y++) {
-      // One sample row per pixel line: the minimap is an overview, not the data.
-      const s = tree.spans[tree.order[rows[Math.floor(y * per)]]];
+    // One sample row per pixel line when rows outnumber pixels (an overview, not the data);
+    // a short trace gets bands as tall as the minimap allows instead of 1 px slivers at the top.
+    const lines = Math.min(height, rows.length);
+    const band = lines ? Math.min(MAX_MINIMAP_BAND, height / lines) : height;
+    for (let k = 0; k < lines; k++) {
+      const code = rows[Math.floor((k * rows.length) / lines)];
+      const s = tree.spans[tree.order[codePos(code)]];
       ctx.fillStyle = s.status?.code === "ERROR" ? "#d62728" : s.is_on_critical_path ? "#c77c02" : "#6b8fc7";
       const x = ((s.offset_ms - tree.t0) / span) * width;
-      ctx.fillRect(x, y, Math.max(1, ((s.duration_ms || 0) / span) * width), 1);
+      const y = Math.floor(k * band);
+      ctx.fillRect(x, y, Math.max(1, ((s.duration_ms || 0) / span) * width), Math.max(1, Math.floor(band) - (band >= 3 ? 1 : 0)));
     }
     if (view.t0 > tree.t0 || view.t1 < tree.t1) {
       ctx.fillStyle = "rgba(0,0,0,0.25)";
@@ -212,15 +269,15 @@ export function createWaterfall(container, tree, options = {}) {
 
   function invalidate({ rowsChanged = false } = {}) {
     if (rowsChanged) {
-      rows = visibleRows(tree, collapsed);
+      rows = visibleItems(tree, collapsed, groups, folded);
       drawMinimap();
     }
     generation++;
     schedule();
   }
 
-  function scrollToPos(pos) {
-    const r = rowOf(rows, pos);
+  function scrollToCode(code) {
+    const r = rowOf(rows, code);
     if (r < 0) return;
     const top = r * ROW_HEIGHT;
     const height = scroller.clientHeight || 600;
@@ -228,16 +285,34 @@ export function createWaterfall(container, tree, options = {}) {
     else if (top + ROW_HEIGHT > scroller.scrollTop + height) scroller.scrollTop = top - height + 2 * ROW_HEIGHT;
   }
 
-  function select(pos, { open = false, scroll = true } = {}) {
+  function selectCode(code, { open = false, scroll = true } = {}) {
+    if (isHeader(code)) {
+      const first = codePos(code);
+      if (groups.atFirst[first] < 0) return;
+      // Show the header (its parent open, the parent's own groups unfolded), not its members.
+      const parent = tree.parent[first];
+      let changed = false;
+      if (parent >= 0) {
+        changed = revealPos(tree, collapsed, groups, folded, parent) || collapsed[parent] === 1;
+        collapsed[parent] = 0;
+      }
+      selected = code;
+      invalidate({ rowsChanged: changed });
+      if (scroll) scrollToCode(code);
+      return;
+    }
+    const pos = codePos(code);
     if (pos < 0 || pos >= tree.n) return;
-    let changed = false;
-    for (let p = tree.parent[pos]; p >= 0; p = tree.parent[p]) if (collapsed[p]) changed = true;
-    if (changed) reveal(tree, collapsed, pos);
-    selected = pos;
+    const changed = revealPos(tree, collapsed, groups, folded, pos);
+    selected = code;
     invalidate({ rowsChanged: changed });
-    if (scroll) scrollToPos(pos);
+    if (scroll) scrollToCode(code);
     options.onSelect?.(pos);
     if (open) options.onOpen?.(pos);
+  }
+
+  function select(pos, opts) {
+    if (pos >= 0 && pos < tree.n) selectCode(spanCode(pos), opts);
   }
 
   function toggle(pos) {
@@ -246,26 +321,43 @@ export function createWaterfall(container, tree, options = {}) {
     invalidate({ rowsChanged: true });
   }
 
+  function toggleGroup(g) {
+    folded[g] = folded[g] ? 0 : 1;
+    invalidate({ rowsChanged: true });
+  }
+
+  // The scroller ends at the window's bottom edge wherever the header above it ends: a fixed CSS
+  // height would hide the last rows (and a selection scrolled to them) below the fold.
+  const fitHeight = () => {
+    const top = scroller.getBoundingClientRect().top + window.scrollY;
+    if (top > 0) scroller.style.height = `${Math.max(MIN_SCROLLER_PX, window.innerHeight - top - BOTTOM_GAP_PX)}px`;
+  };
+  window.addEventListener("resize", fitHeight);
   scroller.addEventListener("scroll", schedule, { passive: true });
   scroller.addEventListener("click", (ev) => {
     const rowEl = ev.target.closest(".wf-row");
     if (!rowEl || rowEl._row < 0) return;
     const pos = Number(rowEl.dataset.pos);
-    if (ev.target.classList.contains("wf-toggle")) toggle(pos);
+    if (rowEl.dataset.group !== undefined) {
+      // A group header has nothing to open: a click selects it and folds or unfolds the run.
+      selectCode(headerCode(pos), { scroll: false });
+      toggleGroup(Number(rowEl.dataset.group));
+    } else if (ev.target.classList.contains("wf-toggle")) toggle(pos);
     else select(pos, { open: true, scroll: false });
     scroller.focus({ preventScroll: true });
   });
   scroller.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
-      if (selected >= 0) options.onOpen?.(selected);
+      if (isHeader(selected)) toggleGroup(groups.atFirst[codePos(selected)]);
+      else if (selected >= 0) options.onOpen?.(codePos(selected));
       ev.preventDefault();
       return;
     }
     if (!["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End"].includes(ev.key)) return;
     ev.preventDefault();
-    const result = navigate(tree, collapsed, rows, selected, ev.key);
+    const result = navigateItems(tree, collapsed, groups, folded, rows, selected, ev.key);
     if (result.changed) invalidate({ rowsChanged: true });
-    if (result.pos >= 0) select(result.pos);
+    if (result.code >= 0) selectCode(result.code);
   });
 
   let dragStart = null;
@@ -296,21 +388,33 @@ export function createWaterfall(container, tree, options = {}) {
   const api = {
     root,
     scroller,
+    /** The selected span's position; on a group header, the position just before its first member. */
     get selected() {
-      return selected;
+      if (selected < 0) return -1;
+      return isHeader(selected) ? codePos(selected) - 1 : codePos(selected);
     },
     get rowCount() {
       return rows.length;
     },
+    groups,
     isCollapsed: (pos) => collapsed[pos] === 1,
+    isFolded: (g) => folded[g] === 1,
     select,
     toggle,
+    toggleGroup,
+    /** Fold (true) or unfold (false) every group of repeated siblings. */
+    foldGroups(isFolded) {
+      setAllGroups(folded, isFolded);
+      invalidate({ rowsChanged: true });
+    },
     collapseAll() {
       setAll(tree, collapsed, true);
+      setAllGroups(folded, true);
       invalidate({ rowsChanged: true });
     },
     expandAll() {
       setAll(tree, collapsed, false);
+      setAllGroups(folded, false);
       invalidate({ rowsChanged: true });
     },
     setMatches(next, current) {
@@ -329,12 +433,19 @@ export function createWaterfall(container, tree, options = {}) {
       return view;
     },
     renderNow: render,
+    /** Fit the scroller between its top and the window's bottom edge (after the layout above it changed). */
+    fitHeight() {
+      fitHeight();
+      invalidate();
+    },
     dispose() {
       cancelAnimationFrame(frame);
       resize.disconnect();
       window.removeEventListener("mouseup", onMouseUp);
+      window.removeEventListener("resize", fitHeight);
     },
   };
+  fitHeight();
   drawAxis();
   drawMinimap();
   render();
