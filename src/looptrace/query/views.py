@@ -103,7 +103,7 @@ class SpanNode:
     """The last-finishing child of a group of children that ran in parallel: the one its siblings waited for."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class TraceView:
     """Everything the trace page shows (`GET /api/v1/traces/{trace_id}`)."""
 
