@@ -5,7 +5,11 @@ time to first frame (navigation start to the first waterfall row painted), DOM e
 smooth-scroll frame timing (300 rAF frames, 6 rows per frame) and jump-scroll timing (120 random
 jumps). Targets: first frame < 1 s, DOM < 2,000 elements and constant with trace size.
 
-    .venv/bin/python bench/bench_ui_waterfall.py [--sizes 20000,100000]
+Two modes: `warm` is the default server, which builds a big trace's skeleton in the background
+once the trace stops changing (the bench waits for that, /healthz counts it); `cold` starts the
+server with --warm-spans 0, so the first open pays for building the skeleton.
+
+    .venv/bin/python bench/bench_ui_waterfall.py [--sizes 20000,100000] [--modes warm,cold]
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -111,21 +117,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="20000,100000")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--modes",
+        default="warm,cold",
+        help="warm: the server built the skeleton ahead (default serve); cold: --warm-spans 0, built on first open",
+    )
     args = parser.parse_args()
+    for mode in args.modes.split(","):
+        _run_mode(mode, [int(s) for s in args.sizes.split(",")], args.chromium)
+
+
+def _skeletons_built(server: ServerProcess) -> int:
+    return int(httpx.get(f"{server.url}/healthz").json()["skeletons_built_ahead"])
+
+
+def _run_mode(mode: str, sizes: list[int], chromium: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(data_dir=Path(tmp) / "data", port=free_port(), grpc_port=free_port())
-        server.start()
+        server.start(*(["--warm-spans", "0"] if mode == "cold" else []))
         try:
             sent = 0
-            for size in (int(s) for s in args.sizes.split(",")):
+            for size in sizes:
                 trace = wide_agent_trace(size)
+                built_before = _skeletons_built(server)
                 t0 = time.perf_counter()
                 sent += post_traces(server.url, trace)
                 server.wait_for_spans(sent, timeout_sec=300)
                 ingest_s = time.perf_counter() - t0
-                result = _measure(server.url, trace.trace_id, args.chromium)
+                if mode == "warm":
+                    while _skeletons_built(server) == built_before:
+                        time.sleep(0.05)
+                    ingest_s = time.perf_counter() - t0
+                result = _measure(server.url, trace.trace_id, chromium)
                 print(
-                    f"{size:>7} spans: ingest {ingest_s:.1f}s | first frame {result['first_frame_ms']:.0f} ms "
+                    f"{mode:>4} {size:>7} spans: ingest {ingest_s:.1f}s | "
+                    f"first frame {result['first_frame_ms']:.0f} ms "
                     f"(server answers the trace API in {result['api_wait_ms']:.0f} ms + download "
                     f"{result['api_download_ms']:.0f} ms; UI build+render after parse {result['client_ms']:.0f} ms) | "
                     f"DOM {result['dom_nodes']} elements ({result['dom_nodes_after_scroll']} after scrolling) | "

@@ -45,6 +45,12 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--retention", help="delete traces older than this, e.g. 7d, 24h, 0 = never [LOOPTRACE_RETENTION]")
     p.add_argument("--max-request-size", help="largest OTLP body, e.g. 16MiB [LOOPTRACE_MAX_REQUEST_BYTES]")
     p.add_argument("--max-log-size", help="unstored bytes before back-pressure, e.g. 1GiB [LOOPTRACE_MAX_LOG_BYTES]")
+    p.add_argument(
+        "--warm-spans",
+        type=int,
+        help="build the waterfall of traces with at least this many spans before anyone opens them, "
+        "0 = never [LOOPTRACE_WARM_SPANS] (default 2000)",
+    )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="[LOOPTRACE_LOG_LEVEL]")
     p.set_defaults(run=run)
 
@@ -67,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             if args.max_log_size is None
             else parse_size_bytes(args.max_log_size, setting="--max-log-size"),
             log_level=args.log_level,
+            warm_spans=args.warm_spans,
         )
     except ConfigError as exc:
         print(f"looptrace serve: {exc}", file=sys.stderr)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ class IngestPipeline:
         *,
         max_batch_spans: int = 5000,
         max_wait_sec: float = 0.05,
+        on_stored: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         """Create a stopped pipeline; call `attach` then `start`.
 
@@ -66,10 +68,13 @@ class IngestPipeline:
             writer: where batches go.
             max_batch_spans: write when a batch holds this many spans.
             max_wait_sec: how long to wait for more records before writing a partial batch.
+            on_stored: told, after each stored batch, how many spans of which traces it held
+                (on the pipeline thread: keep it short).
         """
         self._writer = writer
         self._max_batch_spans = max_batch_spans
         self._max_wait_sec = max_wait_sec
+        self._on_stored = on_stored
         self._log: IngestLog | None = None
         # _cond guards _queue and _closing.
         self._cond = threading.Condition()
@@ -200,4 +205,9 @@ class IngestPipeline:
         self.stats.last_write_ns = time.time_ns()
         if self._log is not None:
             self._log.release(position)
+        if self._on_stored is not None and spans:
+            try:
+                self._on_stored(Counter(span.trace_id for span in spans))
+            except Exception:  # a listener's bug must not stop ingest
+                _log.exception("on_stored listener failed")
         return True

@@ -8,9 +8,6 @@ trace or span is 404.
 from __future__ import annotations
 
 import re
-import threading
-import weakref
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,8 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from looptrace.query.service import AmbiguousTraceIdError, QueryService
-from looptrace.query.views import TraceView
-from looptrace.server import _json
+from looptrace.server import _json, skeletons
 from looptrace.server.runtime import Runtime
 from looptrace.server.settings import ConfigError, parse_duration_sec
 from looptrace.storage.api import SortKey, TraceQuery
@@ -119,6 +115,7 @@ async def healthz(request: Request) -> JSONResponse:
                 "last_error": stats.last_error,
                 "log_bytes_pending": runtime.log.uncommitted_bytes,
             },
+            "skeletons_built_ahead": runtime.warmer.warmed,
         }
     )
 
@@ -190,38 +187,15 @@ async def get_trace(request: Request, trace_id: str) -> Response:
     return Response(body, media_type="application/json")
 
 
-# The service hands out the same skeleton view object while a trace is unchanged (and drops it
-# from its bounded cache as other traces come in); the encoded body is kept beside a weak
-# reference to it: a 20,000-span skeleton costs ~60 ms to encode, a lookup nothing.
-_SKELETON_BODIES: OrderedDict[str, tuple[weakref.ref[TraceView], bytes]] = OrderedDict()
-_SKELETON_BODY_BYTES_KEPT = 64 << 20
-_skeleton_bodies_lock = threading.Lock()
-
-
 def _skeleton_body(service: QueryService, trace_id: str) -> bytes:
     try:
-        view = service.get_trace_skeleton(trace_id)
+        body = skeletons.skeleton_body(service, trace_id)
     except AmbiguousTraceIdError as exc:
         raise HTTPException(status_code=422, detail={"message": str(exc), "candidates": exc.candidates}) from None
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    if view is None:
+    if body is None:
         raise HTTPException(status_code=404, detail=f"trace {trace_id} not found")
-    key = view.summary.trace_id
-    with _skeleton_bodies_lock:
-        cached = _SKELETON_BODIES.get(key)
-        if cached is not None and cached[0]() is view:
-            _SKELETON_BODIES.move_to_end(key)
-            return cached[1]
-    body = _json.skeleton_body(view)
-    with _skeleton_bodies_lock:
-        _SKELETON_BODIES[key] = (weakref.ref(view), body)
-        _SKELETON_BODIES.move_to_end(key)
-        kept = 0
-        for trace_id, (ref, encoded) in reversed(list(_SKELETON_BODIES.items())):
-            kept += len(encoded)
-            if ref() is None or kept > _SKELETON_BODY_BYTES_KEPT:
-                del _SKELETON_BODIES[trace_id]
     return body
 
 

@@ -3,13 +3,15 @@
 Runtime.open(settings)
   data dir lock ─► store (DuckDB) ─► ingest log ─► pipeline (replays what the store lacks)
                                        ─► query service ─► retention thread
+                                       ─► skeleton warmer (big traces, once quiet)
 Runtime.close(): receivers already stopped → log closed (pending written) → pipeline
-drained → store closed → lock released.
+drained → warmer stopped → store closed → lock released.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import threading
@@ -22,6 +24,7 @@ from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
 from looptrace.query.service import QueryService
 from looptrace.server.settings import Settings
+from looptrace.server.skeletons import SkeletonWarmer, skeleton_body
 from looptrace.storage.api import StoreLockedError, TraceStore
 from looptrace.storage.duckdb import DuckDBTraceStore
 
@@ -42,6 +45,7 @@ class Runtime:
     log: IngestLog
     pipeline: IngestPipeline
     query: QueryService
+    warmer: SkeletonWarmer
     _lock_file: IO[str]
     _stop: threading.Event
     _retention_thread: threading.Thread | None
@@ -61,7 +65,9 @@ class Runtime:
         except BaseException:
             lock_file.close()
             raise
-        pipeline = IngestPipeline(store)
+        query = QueryService(store)
+        warmer = SkeletonWarmer(functools.partial(skeleton_body, query), min_spans=settings.warm_spans)
+        pipeline = IngestPipeline(store, on_stored=warmer.note_stored if settings.warm_spans > 0 else None)
         log = IngestLog(
             data_dir / _LOG_DIR,
             max_bytes=settings.max_log_bytes,
@@ -73,8 +79,9 @@ class Runtime:
         if replayed:
             _log.info("replaying %d ingest log records not yet stored", replayed)
         pipeline.start()
+        warmer.start()
         stop = threading.Event()
-        runtime = cls(settings, store, log, pipeline, QueryService(store), lock_file, stop, None)
+        runtime = cls(settings, store, log, pipeline, query, warmer, lock_file, stop, None)
         if settings.retention_sec > 0:
             runtime._retention_thread = threading.Thread(
                 target=runtime._retention_loop, name="looptrace-retention", daemon=True
@@ -96,6 +103,7 @@ class Runtime:
         self._stop.set()
         self.log.close()
         self.pipeline.close()
+        self.warmer.close()
         if self._retention_thread is not None:
             self._retention_thread.join()
         self.store.close()

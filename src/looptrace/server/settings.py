@@ -17,6 +17,7 @@ DEFAULT_DATA_DIR = Path(".looptrace")
 DEFAULT_RETENTION_SEC = 7 * 24 * 3600
 DEFAULT_MAX_REQUEST_BYTES = 16 << 20
 DEFAULT_MAX_LOG_BYTES = 1 << 30
+DEFAULT_WARM_SPANS = 2_000
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _DURATION_UNITS_SEC = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
@@ -71,6 +72,9 @@ class Settings:
     """Accepted bytes not yet stored past which receivers answer 429/503 (back-pressure)."""
     fsync: bool = True
     """fsync the ingest log before each acknowledgement. Only benchmarks turn it off."""
+    warm_spans: int = DEFAULT_WARM_SPANS
+    """Traces with at least this many spans get their waterfall skeleton built once they stop
+    changing, before anyone opens them; 0 turns this off."""
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -83,6 +87,8 @@ class Settings:
             raise ConfigError("max_log_bytes must be positive")
         if self.retention_sec < 0:
             raise ConfigError("retention must not be negative")
+        if self.warm_spans < 0:
+            raise ConfigError("warm_spans must not be negative (0 turns warming off)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -111,6 +117,8 @@ class Settings:
             values["max_request_bytes"] = parse_size_bytes(v, setting=envvars.LOOPTRACE_MAX_REQUEST_BYTES)
         if v := env.get(envvars.LOOPTRACE_MAX_LOG_BYTES):
             values["max_log_bytes"] = parse_size_bytes(v, setting=envvars.LOOPTRACE_MAX_LOG_BYTES)
+        if v := env.get(envvars.LOOPTRACE_WARM_SPANS):
+            values["warm_spans"] = _parse_int(v, envvars.LOOPTRACE_WARM_SPANS)
         if v := env.get(envvars.LOOPTRACE_LOG_LEVEL):
             values["log_level"] = v.lower()
         values.update({k: v for k, v in overrides.items() if v is not None})
