@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from looptrace.model import Span, SpanEvent
+from looptrace.query.service import QueryService
+from looptrace.query.views import TraceView
+from looptrace.server import _json
+from looptrace.server.skeletons import skeleton_body
 from looptrace.storage.api import TraceQuery
 from looptrace.storage.duckdb import DuckDBTraceStore
 
@@ -135,6 +141,11 @@ def generate(total_spans: int, batch_size: int) -> Iterator[list[Span]]:
         yield pending
 
 
+def _view(view: TraceView | None) -> TraceView:
+    assert view is not None
+    return view
+
+
 def measure(name: str, repeat: int, run: Callable[[int], Any]) -> None:
     """Run `run(i)` `repeat` times and print median and p95 in ms."""
     times: list[float] = []
@@ -176,6 +187,18 @@ def main() -> None:
         print(f"queries ({args.repeat} runs each):")
         measure("get_spans (20-span trace)", args.repeat, lambda i: store.get_spans(small_ids[i * 7 % len(small_ids)]))
         measure(f"get_spans ({BIG_TRACE_SPANS}-span trace)", args.repeat, lambda i: store.get_spans(big_id))
+        # What GET /api/v1/traces/{id} and .../skeleton do past the store: tree, rollups, critical
+        # path, JSON. A fresh QueryService per run, so the skeleton is built cold every time.
+        measure(
+            f"API body: full trace ({BIG_TRACE_SPANS} spans)",
+            args.repeat,
+            lambda i: orjson.dumps(_json.trace_json(_view(QueryService(store).get_trace(big_id)))),
+        )
+        measure(
+            f"API body: skeleton, cold ({BIG_TRACE_SPANS} spans)",
+            args.repeat,
+            lambda i: skeleton_body(QueryService(store), big_id),
+        )
         measure("get_summary", args.repeat, lambda i: store.get_summary(small_ids[i * 13 % len(small_ids)]))
         measure("search 50 newest", args.repeat, lambda i: store.search_traces(TraceQuery(limit=50)))
         page = store.search_traces(TraceQuery(limit=50))

@@ -4,7 +4,8 @@ One call of an instrumented method gives one span, `chat {model}` (kind CLIENT):
 
     wrapper(resource, **kwargs)
       ├─ LLMSpan.start(spec, kwargs)        None before init(): the call then runs untouched
-      ├─ the original method, with our span current and the client's own span suppressed
+      ├─ the original method, with our span current and the client's own span suppressed;
+      │    each retry the client makes inside it ─► retry_sleep wrapper ─► a `looptrace.retry` event
       ├─ it returns a response ─► finish(record)                                     ─┐
       ├─ it returns a stream   ─► TracedStream / TracedAsyncStream: each event goes to  │
       │                           the spec's accumulator; the span ends when the stream  ├─ span.end()
@@ -15,6 +16,10 @@ One call of an instrumented method gives one span, `chat {model}` (kind CLIENT):
 Nothing here raises into the caller: our own bookkeeping is wrapped and logged through
 `log_internal_error` (re-raised only under test, when init() asked for it).
 
+Per call this module does one `start_span` (with every request attribute), one `set_attributes`
+and one `end`: OpenTelemetry cleans attributes one by one, so they are gathered first. Content is
+serialised with one pre-built JSON encoder (`json.dumps` builds one per call).
+
 Cost is not put on the span: the server prices every LLM span from its provider, model and
 token counts (`cost_source=computed`), and the SDK's rollups price it in-process the same way; a
 `looptrace.cost_usd` set here would be taken by the server as a cost the provider reported.
@@ -24,6 +29,10 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib
+import json
+import json.encoder
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -38,7 +47,7 @@ from opentelemetry.util.types import AttributeValue
 from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._config import Config
-from looptrace.sdk._content import render_content
+from looptrace.sdk._content import redact_text, to_text, truncate_utf8
 from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = [
@@ -52,24 +61,28 @@ __all__ = [
     "TracedStream",
     "client_spans_suppressed",
     "get_field",
+    "patch_retry_sleep",
     "int_or_none",
     "number_or_none",
     "traced_async_request",
     "traced_request",
     "wrap_async_method",
+    "wrap_async_retry_sleep",
     "wrap_method",
+    "wrap_retry_sleep",
 ]
 
 T = TypeVar("T")
 
-_SUPPRESS_CLIENT_SPANS: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "looptrace_suppress_client_spans", default=False
-)
+# The LLM call whose original method runs in this context (set by _Activation): retries find their span
+# here, and a client that traces itself is told not to.
+_ACTIVE_CALL: contextvars.ContextVar[LLMSpan | None] = contextvars.ContextVar("looptrace_active_llm_call", default=None)
 
 
 def client_spans_suppressed() -> bool:
     """Whether an instrumented call is running in this context, so a client should not trace it again."""
-    return _SUPPRESS_CLIENT_SPANS.get()
+    call = _ACTIVE_CALL.get()
+    return call is not None and call.suppress_client_spans
 
 
 @dataclass(slots=True)
@@ -87,6 +100,8 @@ class ResponseRecord:
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
     output_messages: list[dict[str, Any]] | None = None
+    attributes: dict[str, AttributeValue] | None = None
+    """Provider-specific response attributes to add as they are (e.g. the Responses API's status)."""
 
 
 class StreamAccumulator:
@@ -119,8 +134,8 @@ class CallSpec:
         raise NotImplementedError
 
     def is_stream(self, result: Any) -> bool:
-        """Whether the method returned a stream of events."""
-        raise NotImplementedError
+        """Whether the method returned a stream of events (an iterator: a parsed response is none)."""
+        return _is_iterator_type(type(result))
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         """A fresh accumulator for one stream."""
@@ -128,41 +143,115 @@ class CallSpec:
 
 
 class ContentWriter:
-    """Puts captured content into attributes through `render_content` (switch, redaction, truncation)."""
+    """Puts captured content into attributes as `render_content` does (switch, redaction, truncation).
 
-    __slots__ = ("_config", "truncated")
+    Attributes:
+        capture: Whether content is captured at all.
+        truncated: The keys whose content was cut.
+    """
+
+    __slots__ = ("_config", "capture", "truncated")
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        self.capture = config.capture_content
         self.truncated: list[str] = []
-
-    @property
-    def capture(self) -> bool:
-        """Whether content is captured at all."""
-        return self._config.capture_content
 
     def put(self, attributes: dict[str, AttributeValue], key: str, value: object) -> None:
         """Render `value` and store it under `key`, unless content capture is off."""
-        rendered = render_content(self._config, value)
-        if rendered is None:
+        if not self.capture:
             return
-        attributes[key] = rendered[0]
-        if rendered[1] and key not in self.truncated:
+        config = self._config
+        text, cut = truncate_utf8(redact_text(config, _to_json(value)), config.max_content_bytes)
+        attributes[key] = text
+        if cut and key not in self.truncated:
             self.truncated.append(key)
 
 
+def _make_json_encoder() -> Callable[[object], str]:
+    """`sdk._content.to_text` with its encoder built once.
+
+    `json.dumps(value, default=str, ensure_ascii=False)` builds a C encoder per call, which costs
+    as much as the encoding of a few messages. Without the C accelerator, or if its signature is
+    not the one expected, this is `to_text` itself.
+    """
+    make: Any = getattr(json.encoder, "c_make_encoder", None)  # undocumented: the C accelerator's factory
+    if make is None:  # pragma: no cover  # interpreters without the C accelerator
+        return to_text
+    try:
+        # No circular-reference markers (they would be shared between threads): a circular value
+        # hits the recursion limit instead and goes to `to_text`, which reports it as `str` does.
+        encode_chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    except Exception:  # pragma: no cover  # another Python's private signature
+        return to_text
+    join = "".join
+
+    def encode(value: object) -> str:
+        if type(value) is str:
+            return value
+        try:
+            return join(encode_chunks(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            return to_text(value)
+
+    probe: Any = [{"a": 1.5, "b": None, "é": [True]}]
+    if encode(probe) != to_text(probe):  # pragma: no cover  # another Python's encoder behaves differently
+        return to_text
+    return encode
+
+
+_to_json = _make_json_encoder()
+
+# Result types seen by `_is_iterator_type`; a plain dict: a racing write stores the same answer.
+_ITERATOR_TYPES: dict[type, bool] = {}
+
+
+def _is_iterator_type(kind: type) -> bool:
+    # On the type, not the instance: a missing attribute on a pydantic model goes through its
+    # __getattr__, which costs more than the rest of the response handling.
+    found = _ITERATOR_TYPES.get(kind)
+    if found is None:
+        found = _ITERATOR_TYPES[kind] = hasattr(kind, "__next__") or hasattr(kind, "__anext__")
+    return found
+
+
 class LLMSpan:
-    """The span of one LLM call: started by a wrapper, ended exactly once by finish() or fail()."""
+    """The span of one LLM call: started by a wrapper, ended exactly once by finish() or fail().
 
-    __slots__ = ("_content", "_first_chunk_ns", "_runtime", "_start_ns", "ended", "span")
+    Attributes:
+        span: The OpenTelemetry span.
+        ended: Whether finish() or fail() ran.
+        retries: How many attempts of the call failed and were retried by the client.
+        suppress_client_spans: Whether the client's own span for this call is suppressed.
+    """
 
-    def __init__(self, runtime: _state.Runtime, span: Span, start_ns: int, content: ContentWriter) -> None:
+    __slots__ = (
+        "_content",
+        "_first_chunk_ns",
+        "_runtime",
+        "_start_ns",
+        "ended",
+        "retries",
+        "span",
+        "suppress_client_spans",
+    )
+
+    def __init__(
+        self,
+        runtime: _state.Runtime,
+        span: Span,
+        start_ns: int,
+        content: ContentWriter,
+        suppress_client_spans: bool = False,
+    ) -> None:
         self._runtime = runtime
         self.span = span
         self._start_ns = start_ns
         self._content = content
         self._first_chunk_ns: int | None = None
         self.ended = False
+        self.retries = 0
+        self.suppress_client_spans = suppress_client_spans
 
     @classmethod
     def start(cls, spec: CallSpec, kwargs: Mapping[str, Any]) -> LLMSpan | None:
@@ -181,7 +270,7 @@ class LLMSpan:
                 attributes=attributes,
                 start_time=start_ns,
             )
-            return cls(runtime, span, start_ns, content)
+            return cls(runtime, span, start_ns, content, spec.suppress_client_spans)
         except Exception:
             log_internal_error("looptrace could not start an LLM span")
             return None
@@ -208,12 +297,16 @@ class LLMSpan:
             return
         self.ended = True
         try:
-            if record is not None:
-                self.span.set_attributes(self._response_attributes(record))
+            # One set_attributes call: OpenTelemetry takes its lock and cleans values once per call.
+            attributes = self._response_attributes(record) if record is not None else {}
             if incomplete:
-                self.span.set_attribute(semconv.LOOPTRACE_STREAM_INCOMPLETE, True)
+                attributes[semconv.LOOPTRACE_STREAM_INCOMPLETE] = True
             if self._content.truncated:
-                self.span.set_attribute(semconv.LOOPTRACE_TRUNCATED, tuple(self._content.truncated))
+                attributes[semconv.LOOPTRACE_TRUNCATED] = tuple(self._content.truncated)
+            if self.retries:
+                attributes[semconv.LOOPTRACE_RETRIES] = self.retries
+            if attributes:
+                self.span.set_attributes(attributes)
         except Exception:
             log_internal_error("looptrace could not record an LLM response")
         finally:
@@ -235,6 +328,32 @@ class LLMSpan:
             log_internal_error("looptrace could not record an LLM error")
         self.finish(record)
 
+    def record_retry(self, options: Mapping[str, Any], error: BaseException | None) -> None:
+        """Add a `looptrace.retry` event for an attempt the client failed and is about to retry.
+
+        Args:
+            options: The client's retry-sleep keyword arguments (`retries_taken`, `response`); any
+                of them may be missing in another client version, which only leaves attributes out.
+            error: The exception the client is handling, if it retries because of one.
+        """
+        if self.ended:
+            return
+        self.retries += 1
+        attributes: dict[str, AttributeValue] = {semconv.LOOPTRACE_RETRY_ATTEMPT: self.retries}
+        retries_taken = options.get("retries_taken")
+        if type(retries_taken) is int:
+            attributes[semconv.LOOPTRACE_RETRY_ATTEMPT] = retries_taken + 1
+        status_code = getattr(options.get("response"), "status_code", None)
+        if type(status_code) is int:
+            attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = status_code
+            # HTTP conventions: "error.type SHOULD be set to the status code number (represented as a string)".
+            attributes[semconv.ERROR_TYPE] = str(status_code)
+        elif error is not None:
+            attributes[semconv.ERROR_TYPE] = type(error).__qualname__
+        else:
+            attributes[semconv.ERROR_TYPE] = "_OTHER"
+        self.span.add_event(semconv.EVENT_RETRY, attributes, timestamp=_now_ns(self._runtime))
+
     def _response_attributes(self, record: ResponseRecord) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {}
         if record.response_id:
@@ -251,6 +370,8 @@ class LLMSpan:
         ):
             if count is not None:
                 attributes[key] = count
+        if record.attributes:
+            attributes.update(record.attributes)
         if record.output_messages is not None:
             self._content.put(attributes, semconv.GEN_AI_OUTPUT_MESSAGES, record.output_messages)
         return attributes
@@ -262,17 +383,16 @@ def _now_ns(runtime: _state.Runtime) -> int:
 
 
 class _Activation:
-    """Our span current and the client's own span suppressed, for the duration of the original call."""
+    """Our span current and our call active (retries, client-span suppression) during the original call."""
 
-    __slots__ = ("_context_token", "_suppress_token")
+    __slots__ = ("_call_token", "_context_token")
 
-    def __init__(self, call: LLMSpan, suppress: bool) -> None:
+    def __init__(self, call: LLMSpan) -> None:
         self._context_token = otel_context.attach(trace.set_span_in_context(call.span))
-        self._suppress_token = _SUPPRESS_CLIENT_SPANS.set(True) if suppress else None
+        self._call_token = _ACTIVE_CALL.set(call)
 
     def close(self) -> None:
-        if self._suppress_token is not None:
-            _SUPPRESS_CLIENT_SPANS.reset(self._suppress_token)
+        _ACTIVE_CALL.reset(self._call_token)
         otel_context.detach(self._context_token)
 
 
@@ -305,7 +425,7 @@ def wrap_method(original: Callable[..., Any], spec: CallSpec) -> Callable[..., A
         call = LLMSpan.start(spec, kwargs)
         if call is None:
             return original(self, *args, **kwargs)
-        activation = _Activation(call, spec.suppress_client_spans)
+        activation = _Activation(call)
         try:
             result = original(self, *args, **kwargs)
         except BaseException as error:
@@ -334,7 +454,7 @@ def wrap_async_method(original: Callable[..., Awaitable[Any]], spec: CallSpec) -
         call = LLMSpan.start(spec, kwargs)
         if call is None:
             return await original(self, *args, **kwargs)
-        activation = _Activation(call, spec.suppress_client_spans)
+        activation = _Activation(call)
         try:
             result = await original(self, *args, **kwargs)
         except BaseException as error:
@@ -361,7 +481,7 @@ def traced_request(spec: CallSpec, kwargs: Mapping[str, Any], request: Callable[
     call = LLMSpan.start(spec, kwargs)
     if call is None:
         return request()
-    activation = _Activation(call, spec.suppress_client_spans)
+    activation = _Activation(call)
     try:
         result = request()
     except BaseException as error:
@@ -386,7 +506,7 @@ async def traced_async_request(spec: CallSpec, kwargs: Mapping[str, Any], reques
     call = LLMSpan.start(spec, kwargs)
     if call is None:
         return await request
-    activation = _Activation(call, spec.suppress_client_spans)
+    activation = _Activation(call)
     try:
         result = await request
     except BaseException as error:
@@ -395,6 +515,78 @@ async def traced_async_request(spec: CallSpec, kwargs: Mapping[str, Any], reques
     finally:
         activation.close()
     return _on_result(spec, call, result)
+
+
+def patch_retry_sleep(patcher: Patcher, module_name: str) -> None:
+    """Patch `SyncAPIClient/AsyncAPIClient._sleep_for_retry` of a Stainless-generated client, if they exist.
+
+    These are private: when a client version lacks them, the call only goes without retry events;
+    the rest of its instrumentation stays.
+
+    Args:
+        patcher: The client's patcher (the originals come back with the rest on `undo`).
+        module_name: The client's base-client module, e.g. "openai._base_client".
+    """
+    try:
+        module = importlib.import_module(module_name)
+        clients = (module.SyncAPIClient, module.AsyncAPIClient)
+    except Exception:
+        logger.debug("%s has no retry hook; LLM spans will show no retry events", module_name)
+        return
+    patcher.patch(clients[0], "_sleep_for_retry", wrap_retry_sleep)
+    patcher.patch(clients[1], "_sleep_for_retry", wrap_async_retry_sleep)
+
+
+def wrap_retry_sleep(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a client's "sleep before the next attempt" method so that each retry adds a span event.
+
+    The Stainless-generated clients (anthropic, openai) call `_sleep_for_retry(retries_taken=...,
+    response=...)` once per failed attempt they are about to retry, inside the `except` block of the
+    failure when an exception caused it. Our bookkeeping never raises; outside an instrumented call
+    the wrapper only forwards.
+
+    Args:
+        original: The client's method.
+
+    Returns:
+        The wrapped method.
+    """
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _ACTIVE_CALL.get()
+        if call is not None:
+            _note_retry(call, kwargs)
+        return original(self, *args, **kwargs)
+
+    return wrapper
+
+
+def wrap_async_retry_sleep(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """The async twin of `wrap_retry_sleep`.
+
+    Args:
+        original: The client's coroutine method.
+
+    Returns:
+        The wrapped coroutine method.
+    """
+
+    @functools.wraps(original)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = _ACTIVE_CALL.get()
+        if call is not None:
+            _note_retry(call, kwargs)
+        return await original(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _note_retry(call: LLMSpan, kwargs: Mapping[str, Any]) -> None:
+    try:
+        call.record_retry(kwargs, sys.exc_info()[1])
+    except Exception:
+        log_internal_error("looptrace could not record a retry")
 
 
 class _StreamBase:

@@ -7,6 +7,9 @@ Patched (class attributes, so every client, existing or future, is covered):
     BaseClient._tracer                          anthropic>=2 traces its own calls whenever a tracer
                                                 provider exists; while our span is current it sees
                                                 no tracer, so one call gives one LLM span
+    SyncAPIClient._sleep_for_retry (and async)  called once per failed attempt the client retries:
+                                                a `looptrace.retry` event on the call's span. Private,
+                                                so a client without it just gives no retry events
 
 Anthropic's `usage.input_tokens` EXCLUDES the tokens read from and written to the prompt cache;
 `gen_ai.usage.input_tokens` here counts every input token (input + cache read + cache write), as
@@ -36,6 +39,7 @@ from looptrace.instrumentation._common import (
     get_field,
     int_or_none,
     number_or_none,
+    patch_retry_sleep,
     traced_async_request,
     traced_request,
     wrap_async_method,
@@ -69,6 +73,7 @@ def _patch_all(patcher: Patcher) -> None:
     patcher.patch(Messages, "stream", lambda original: _wrap_stream_helper(original, spec))
     patcher.patch(AsyncMessages, "stream", lambda original: _wrap_async_stream_helper(original, spec))
     patcher.patch(BaseClient, "_tracer", _suppressible_tracer)
+    patch_retry_sleep(patcher, "anthropic._base_client")
 
 
 def uninstrument() -> None:
@@ -127,26 +132,30 @@ def _wrap_async_stream_helper(original: Callable[..., Any], spec: _MessagesSpec)
     return stream
 
 
+_BASE_ATTRIBUTES: dict[str, AttributeValue] = {
+    semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+    semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
+    semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
+}
+_NUMBER_PARAMETERS = (
+    (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
+    (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+    (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+)
+
+
 class _MessagesSpec(CallSpec):
     provider = PROVIDER
     suppress_client_spans = True
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
-            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
-        }
+        attributes: dict[str, AttributeValue] = {**_BASE_ATTRIBUTES}
         model = kwargs.get("model")
         if isinstance(model, str):
             attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-        for key, name in (
-            (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
-            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
-            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
-        ):
-            value = number_or_none(kwargs.get(name))
-            if value is not None:
+        for key, name in _NUMBER_PARAMETERS:
+            value = kwargs.get(name)
+            if value is not None and (value := number_or_none(value)) is not None:
                 attributes[key] = value
         stop = kwargs.get("stop_sequences")
         if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
@@ -185,12 +194,6 @@ class _MessagesSpec(CallSpec):
                 {"role": "assistant", "parts": [_part(block) for block in blocks], "finish_reason": stop_reason}
             ]
         return record
-
-    def is_stream(self, result: Any) -> bool:
-        # Stream / AsyncStream of raw events; a Message is neither. Look on the type: a missing attribute on a
-        # pydantic model goes through its __getattr__, which costs more than the rest of the response handling.
-        kind = type(result)
-        return hasattr(kind, "__next__") or hasattr(kind, "__anext__")
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _MessageAccumulator(capture)

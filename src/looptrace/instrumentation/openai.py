@@ -1,8 +1,18 @@
-"""Instrumentation of the `openai` client: one `chat {model}` span per Chat Completions call.
+"""Instrumentation of the `openai` client: one `chat {model}` span per Chat Completions or Responses call.
 
 Patched (class attributes, so every client, existing or future, is covered):
 
     Completions.create / AsyncCompletions.create    (client.chat.completions) plain and stream=True
+    Responses.create / AsyncResponses.create        (client.responses) plain and stream=True; the
+                                                    `responses.stream()` helper calls create, so it
+                                                    is covered too
+    SyncAPIClient._sleep_for_retry (and async)      a `looptrace.retry` event per retried attempt
+
+The Responses API has no finish reason: `gen_ai.response.finish_reasons` is derived from the
+response's status as Chat Completions would say it ("stop", "tool_calls" when it calls a function,
+the incomplete reason such as "max_output_tokens", "error" when failed), and the status itself is
+kept in `openai.response.status`. Its `function_call` output items are tool calls, and
+`function_call_output` input items tool-call responses.
 
 OpenAI's `prompt_tokens` already counts the cached tokens (`prompt_tokens_details.cached_tokens`),
 so it is recorded as it is. A stream reports usage only when the caller asks for it with
@@ -32,6 +42,7 @@ from looptrace.instrumentation._common import (
     get_field,
     int_or_none,
     number_or_none,
+    patch_retry_sleep,
     wrap_async_method,
     wrap_method,
 )
@@ -58,6 +69,15 @@ def _patch_all(patcher: Patcher) -> None:
     spec = _ChatSpec()
     patcher.patch(Completions, "create", lambda original: wrap_method(original, spec))
     patcher.patch(AsyncCompletions, "create", lambda original: wrap_async_method(original, spec))
+    try:
+        from openai.resources.responses import AsyncResponses, Responses
+    except ImportError:  # pragma: no cover  # a client from before the Responses API
+        pass
+    else:
+        responses_spec = _ResponsesSpec()
+        patcher.patch(Responses, "create", lambda original: wrap_method(original, responses_spec))
+        patcher.patch(AsyncResponses, "create", lambda original: wrap_async_method(original, responses_spec))
+    patch_retry_sleep(patcher, "openai._base_client")
 
 
 def uninstrument() -> None:
@@ -126,10 +146,6 @@ class _ChatSpec(CallSpec):
                 for choice in choices
             ]
         return record
-
-    def is_stream(self, result: Any) -> bool:
-        kind = type(result)  # on the type: see the anthropic instrumentation
-        return hasattr(kind, "__next__") or hasattr(kind, "__anext__")
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _ChunkAccumulator(capture)
@@ -201,6 +217,210 @@ class _ChunkAccumulator(StreamAccumulator):
                 messages.append({"role": "assistant", "parts": parts, "finish_reason": self._finish.get(index)})
             record.output_messages = messages
         return record
+
+
+class _ResponsesSpec(CallSpec):
+    provider = PROVIDER
+
+    def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
+            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
+        }
+        model = kwargs.get("model")
+        if isinstance(model, str):
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+        for key, name in (
+            (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_output_tokens"),
+            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+        ):
+            value = number_or_none(kwargs.get(name))
+            if value is not None:
+                attributes[key] = value
+        if kwargs.get("stream") is True:
+            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        if content.capture:
+            instructions = kwargs.get("instructions")
+            if isinstance(instructions, str):
+                content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, [{"type": "text", "content": instructions}])
+            items = kwargs.get("input")
+            if isinstance(items, str):
+                content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [{"role": "user", "parts": [_text_part(items)]}])
+            elif isinstance(items, list | tuple):  # never iterate a generator the client still has to read
+                content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_input_item(item) for item in items])
+            tools = kwargs.get("tools")
+            if isinstance(tools, list | tuple) and tools:
+                content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_response_tool(t) for t in tools])
+        return attributes
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        if get_field(response, "object") != "response":
+            return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
+        status = get_field(response, "status")
+        output = get_field(response, "output") or ()
+        parts = [_output_part(item) for item in output]
+        finish_reason = _responses_finish_reason(response, status, parts)
+        record = ResponseRecord(
+            response_id=get_field(response, "id"),
+            response_model=get_field(response, "model"),
+            finish_reasons=[finish_reason] if finish_reason else [],
+            attributes={semconv.OPENAI_RESPONSE_STATUS: status} if isinstance(status, str) else None,
+        )
+        usage = get_field(response, "usage")
+        if usage is not None:
+            record.input_tokens = int_or_none(get_field(usage, "input_tokens"))
+            record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
+            details = get_field(usage, "input_tokens_details")
+            if details is not None:
+                record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
+        if capture:
+            kept = [part for part in parts if part is not None]
+            record.output_messages = [{"role": "assistant", "parts": kept, "finish_reason": finish_reason}]
+        return record
+
+    def new_accumulator(self, capture: bool) -> StreamAccumulator:
+        return _ResponseEventAccumulator(self, capture)
+
+
+class _ResponseEventAccumulator(StreamAccumulator):
+    """Follows a Responses stream: the final response event says everything; deltas cover an early close."""
+
+    _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+    def __init__(self, spec: _ResponsesSpec, capture: bool) -> None:
+        self._spec = spec
+        self._capture = capture
+        self._started: Any = None
+        self._final: Any = None
+        self._text: dict[int, list[str]] = {}
+        self._calls: dict[int, dict[str, Any]] = {}
+        self._seen_content = False
+
+    def observe(self, event: Any) -> bool:
+        kind = getattr(event, "type", None)
+        if kind == "response.output_text.delta" or kind == "response.function_call_arguments.delta":
+            if self._capture:
+                index = getattr(event, "output_index", 0)
+                if kind == "response.output_text.delta":
+                    self._text.setdefault(index, []).append(event.delta)
+                elif index in self._calls:
+                    self._calls[index]["arguments"] += event.delta
+            first = not self._seen_content
+            self._seen_content = True
+            return first
+        if kind == "response.created":
+            self._started = event.response
+        elif kind == "response.output_item.added" and self._capture:
+            item = event.item
+            if getattr(item, "type", None) == "function_call":
+                self._calls[event.output_index] = {
+                    "type": "tool_call",
+                    "id": getattr(item, "call_id", None),
+                    "name": getattr(item, "name", None),
+                    "arguments": "",
+                }
+        elif kind in self._FINAL:
+            self._final = event.response
+            self.complete = True
+        return False
+
+    def record(self) -> ResponseRecord:
+        if self._final is not None:
+            record = self._spec.response_record(self._final, self._capture)
+            if record is not None:
+                return record
+        started = self._started
+        record = ResponseRecord(
+            response_id=getattr(started, "id", None), response_model=getattr(started, "model", None)
+        )
+        if self._capture:
+            parts: list[dict[str, Any]] = []
+            for index in sorted({*self._text, *self._calls}):
+                if index in self._text:
+                    parts.append(_text_part("".join(self._text[index])))
+                if index in self._calls:
+                    call = self._calls[index]
+                    parts.append({**call, "arguments": _json_or_text(call["arguments"])})
+            record.output_messages = [{"role": "assistant", "parts": parts, "finish_reason": None}]
+        return record
+
+
+def _responses_finish_reason(response: Any, status: Any, parts: list[dict[str, Any] | None]) -> str | None:
+    if status == "completed":
+        return "tool_calls" if any(p is not None and p["type"] == "tool_call" for p in parts) else "stop"
+    if status == "incomplete":
+        reason = get_field(get_field(response, "incomplete_details"), "reason")
+        return reason if isinstance(reason, str) else "incomplete"
+    if status == "failed":
+        return "error"
+    return status if isinstance(status, str) else None
+
+
+def _text_part(text: Any) -> dict[str, Any]:
+    return {"type": "text", "content": text}
+
+
+def _input_item(item: Any) -> dict[str, Any]:
+    kind = get_field(item, "type")
+    if kind == "function_call":
+        return {"role": "assistant", "parts": [_function_call_part(item)]}
+    if kind == "function_call_output":
+        call_id, output = get_field(item, "call_id"), get_field(item, "output")
+        return {"role": "tool", "parts": [{"type": "tool_call_response", "id": call_id, "response": output}]}
+    role = get_field(item, "role")
+    body = get_field(item, "content")
+    if isinstance(body, str):
+        parts = [_text_part(body)]
+    elif isinstance(body, list | tuple):
+        parts = [_content_part(part) for part in body]
+    else:
+        parts = []
+    return {"role": role if isinstance(role, str) else kind, "parts": parts}
+
+
+def _content_part(part: Any) -> dict[str, Any]:
+    kind = get_field(part, "type")
+    if kind in ("input_text", "output_text", "text"):
+        return _text_part(get_field(part, "text"))
+    return {"type": kind if isinstance(kind, str) else "unknown"}
+
+
+def _output_part(item: Any) -> dict[str, Any] | None:
+    kind = get_field(item, "type")
+    if kind == "message":
+        texts = [get_field(part, "text") for part in get_field(item, "content") or ()]
+        return _text_part("".join(text for text in texts if isinstance(text, str)))
+    if kind == "function_call":
+        return _function_call_part(item)
+    if kind == "reasoning":
+        summary = [get_field(part, "text") for part in get_field(item, "summary") or ()]
+        return {"type": "reasoning", "content": "".join(text for text in summary if isinstance(text, str))}
+    return {"type": kind if isinstance(kind, str) else "unknown"}
+
+
+def _function_call_part(item: Any) -> dict[str, Any]:
+    return {
+        "type": "tool_call",
+        "id": get_field(item, "call_id"),
+        "name": get_field(item, "name"),
+        "arguments": _json_or_text(get_field(item, "arguments")),
+    }
+
+
+def _response_tool(tool: Any) -> dict[str, Any]:
+    kind = get_field(tool, "type")
+    if kind != "function":
+        return {"type": kind}
+    definition: dict[str, Any] = {"type": "function", "name": get_field(tool, "name")}
+    description = get_field(tool, "description")
+    if description is not None:
+        definition["description"] = description
+    parameters = get_field(tool, "parameters")
+    if parameters is not None:
+        definition["parameters"] = parameters
+    return definition
 
 
 def _set_usage(record: ResponseRecord, usage: Any) -> None:

@@ -13,6 +13,10 @@ from looptrace.sdk._config import Config
 
 __all__ = ["redact_text", "render_content", "to_text", "truncate_utf8"]
 
+# What json.dumps(value, default=str, ensure_ascii=False) builds on every call; built once, since
+# JSONEncoder.encode keeps no state between calls.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
 
 def to_text(value: object) -> str:
     """Render a value as text: strings as they are, the rest as JSON (falling back to `str`).
@@ -26,7 +30,7 @@ def to_text(value: object) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value, default=str, ensure_ascii=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError):
         # Circular structures and exotic keys: `str` is better than nothing and never raises here.
         return str(value)
@@ -76,4 +80,12 @@ def render_content(config: Config, value: object) -> tuple[str, bool] | None:
     """
     if not config.capture_content:
         return None
-    return truncate_utf8(redact_text(config, to_text(value)), config.max_content_bytes)
+    # Inlined to_text/redact_text/truncate_utf8 fast paths: this runs for every captured value.
+    text = value if type(value) is str else to_text(value)
+    redact = config.redact
+    if redact is not None:
+        text = redact(text)
+    max_bytes = config.max_content_bytes
+    if len(text) * 4 <= max_bytes:
+        return text, False
+    return truncate_utf8(text, max_bytes)

@@ -16,7 +16,9 @@ import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
-__all__ = ["CallHandle", "decorate"]
+from looptrace.sdk import _state
+
+__all__ = ["ArgumentBinder", "CallHandle", "bound_arguments", "decorate"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,9 +29,7 @@ class CallHandle(Protocol):
 
     def _fresh(self) -> Self: ...
 
-    def _bind_call(
-        self, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None: ...
+    def _bind_call(self, binder: ArgumentBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None: ...
 
     def _start(self) -> None: ...
 
@@ -46,9 +46,67 @@ class CallHandle(Protocol):
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None: ...
 
 
-def _signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+_POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_RECEIVERS = ("self", "cls")
+
+
+class ArgumentBinder:
+    """Names a call's arguments like `inspect.Signature.bind`, without its cost in the common case.
+
+    A decorated function's input is its arguments by name, recorded on every call. For a plain
+    parameter list (no `*args`, `**kwargs`, positional-only or keyword-only parameters) and a call
+    that binds, the names come straight from the parameter list; anything else goes through
+    `Signature.bind`, so the result is always the same.
+
+    Args:
+        signature: The function's signature.
+    """
+
+    __slots__ = ("_names", "_receivers", "_required", "_signature")
+
+    def __init__(self, signature: inspect.Signature) -> None:
+        self._signature = signature
+        parameters = tuple(signature.parameters.values())
+        simple = all(p.kind is _POSITIONAL_OR_KEYWORD for p in parameters)
+        self._names: tuple[str, ...] | None = tuple(p.name for p in parameters) if simple else None
+        self._required = frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty)
+        self._receivers = tuple(name for name in _RECEIVERS if name in signature.parameters)
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The call's arguments by parameter name, without `self`/`cls`; None when they do not bind.
+
+        Args:
+            args: Positional arguments.
+            kwargs: Keyword arguments.
+
+        Returns:
+            The arguments, in parameter order.
+        """
+        arguments: dict[str, Any] | None = None
+        names = self._names
+        if names is not None and len(args) <= len(names):
+            rest = names[len(args) :]
+            if not kwargs:
+                if self._required.isdisjoint(rest):
+                    arguments = dict(zip(names, args, strict=False))
+            elif all(key in rest for key in kwargs) and all(name in kwargs for name in rest if name in self._required):
+                arguments = dict(zip(names, args, strict=False))
+                for name in rest:
+                    if name in kwargs:
+                        arguments[name] = kwargs[name]
+        if arguments is None:
+            try:
+                arguments = dict(self._signature.bind(*args, **kwargs).arguments)
+            except TypeError:
+                return None
+        for receiver in self._receivers:
+            arguments.pop(receiver, None)
+        return arguments
+
+
+def _binder(fn: Callable[..., Any]) -> ArgumentBinder | None:
     try:
-        return inspect.signature(fn)
+        return ArgumentBinder(inspect.signature(fn))
     except (TypeError, ValueError):
         # Some builtins have no signature; the call is then recorded without its arguments.
         return None
@@ -64,7 +122,7 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
     Returns:
         A function with the same signature and kind.
     """
-    signature = _signature(fn)
+    binder = _binder(fn)
 
     if inspect.isasyncgenfunction(fn):
         agen_fn = cast(Callable[..., AsyncGenerator[Any, Any]], fn)
@@ -72,7 +130,7 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         async def async_generator_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
             handle = template._fresh()
-            handle._bind_call(signature, args, kwargs)
+            handle._bind_call(binder, args, kwargs)
             agen = agen_fn(*args, **kwargs)
             handle._start()
             error: BaseException | None = None
@@ -113,7 +171,7 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def generator_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             handle = template._fresh()
-            handle._bind_call(signature, args, kwargs)
+            handle._bind_call(binder, args, kwargs)
             gen = gen_fn(*args, **kwargs)
             handle._start()
             error: BaseException | None = None
@@ -153,8 +211,10 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _state.current() is None:
+                return await async_fn(*args, **kwargs)  # before init: nothing to record
             handle = template._fresh()
-            handle._bind_call(signature, args, kwargs)
+            handle._bind_call(binder, args, kwargs)
             with handle:
                 result = await async_fn(*args, **kwargs)
                 handle._record_return(result)
@@ -164,8 +224,10 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if _state.current() is None:
+            return fn(*args, **kwargs)  # before init: nothing to record
         handle = template._fresh()
-        handle._bind_call(signature, args, kwargs)
+        handle._bind_call(binder, args, kwargs)
         with handle:
             result = fn(*args, **kwargs)
             handle._record_return(result)
@@ -175,25 +237,16 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def bound_arguments(
-    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    binder: ArgumentBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The call's arguments by name, without `self`/`cls`, or None when they cannot be bound.
 
     Args:
-        signature: The function's signature.
+        binder: The function's binder (None when it has no signature).
         args: Positional arguments.
         kwargs: Keyword arguments.
 
     Returns:
         The arguments by parameter name.
     """
-    if signature is None:
-        return None
-    try:
-        bound = signature.bind(*args, **kwargs)
-    except TypeError:
-        return None
-    arguments = dict(bound.arguments)
-    for receiver in ("self", "cls"):
-        arguments.pop(receiver, None)
-    return arguments
+    return None if binder is None else binder.bind(args, kwargs)

@@ -17,8 +17,6 @@ and re-raised unchanged; looptrace's own failures are logged (`_internal.log_int
 
 from __future__ import annotations
 
-import copy
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, ParamSpec, Self, TypeVar
@@ -31,7 +29,7 @@ from opentelemetry.util.types import AttributeValue
 from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._content import redact_text, render_content, to_text
-from looptrace.sdk._decorate import bound_arguments, decorate
+from looptrace.sdk._decorate import ArgumentBinder, decorate
 from looptrace.sdk._errors import ConfigurationError
 from looptrace.sdk._internal import log_internal_error
 from looptrace.sdk._rollup import compute_cost_or_none
@@ -55,22 +53,46 @@ class _SpanHandle:
     """One helper span's life: start, make current, record content and errors, end.
 
     A handle serves one `with` block at a time; as a decorator it copies itself for each call.
+    Every span pays for this class, so the per-call state has class-level defaults (a new handle
+    assigns only its settings) and the hot path makes no call it can avoid.
     """
 
-    _input: object
+    # Per-call state; `_reset` puts it back for a decorator's copy.
+    _span: Span = INVALID_SPAN
+    _runtime: _state.Runtime | None = None
+    _token: object | None = None
+    _call: tuple[ArgumentBinder | None, tuple[Any, ...], dict[str, Any]] | None = None
+    _truncated: list[str] | None = None
+    """Keys of content cut to the size limit, created on the first one."""
+
+    _input: object = UNSET
     """The input given explicitly (UNSET when none); each kind of handle sets it."""
+
+    _output: object = None
+    """The recorded output, for the handles that have one."""
+
+    # Whether the class overrides `_on_exit` / `_before_end`: most do not, and skipping a call to
+    # an empty method is measurable at one call per span (set by __init_subclass__).
+    _has_exit_hook = False
+    _has_end_hook = False
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._has_exit_hook = cls._on_exit is not _SpanHandle._on_exit
+        cls._has_end_hook = cls._before_end is not _SpanHandle._before_end
 
     def __init__(self, name: str, attributes: Mapping[str, AttributeValue] | None) -> None:
         self._name = name
-        self._extra_attributes = dict(attributes or {})
-        self._reset()
+        # A copy: the caller may change its mapping before the span starts.
+        self._extra_attributes = dict(attributes) if attributes else None
 
     def _reset(self) -> None:
-        self._span: Span = INVALID_SPAN
-        self._runtime: _state.Runtime | None = None
-        self._token: object | None = None
-        self._call: tuple[inspect.Signature | None, tuple[Any, ...], dict[str, Any]] | None = None
-        self._truncated: list[str] = []
+        self._span = INVALID_SPAN
+        self._runtime = None
+        self._token = None
+        self._call = None
+        self._truncated = None
+        self._output = None
 
     # --- public -------------------------------------------------------------------------------
     @property
@@ -93,15 +115,19 @@ class _SpanHandle:
 
     def __enter__(self) -> Self:
         self._start()
-        self._token = self._attach()
+        if self._runtime is not None:
+            self._token = otel_context.attach(trace.set_span_in_context(self._span))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._on_exit(exc)
-        token, self._token = self._token, None
-        self._detach(token)
+        if self._has_exit_hook:
+            self._on_exit(exc)
+        token = self._token
+        if token is not None:
+            self._token = None
+            otel_context.detach(token)  # pyright: ignore[reportArgumentType]  # our own attach() token
         self._end(exc)
 
     async def __aenter__(self) -> Self:
@@ -114,12 +140,14 @@ class _SpanHandle:
 
     # --- protocol used by _decorate -----------------------------------------------------------
     def _fresh(self) -> Self:
-        clone = copy.copy(self)
+        # Cheaper than copy.copy (no __reduce_ex__ round trip): this runs on every decorated call.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone._reset()
         return clone
 
-    def _bind_call(self, signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        self._call = (signature, args, kwargs)
+    def _bind_call(self, binder: ArgumentBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._call = (binder, args, kwargs)
 
     def _start(self) -> None:
         runtime = self._runtime = _state.current()
@@ -127,9 +155,11 @@ class _SpanHandle:
             return
         try:
             attributes = self._start_attributes(runtime)
-            attributes.update(self._extra_attributes)
+            if self._extra_attributes is not None:
+                attributes.update(self._extra_attributes)
+            clock = runtime.clock_ns
             self._span = runtime.tracer.start_span(
-                self._span_name(), attributes=attributes, start_time=runtime.now_ns()
+                self._span_name(), attributes=attributes, start_time=None if clock is None else clock()
             )
         except Exception:
             log_internal_error("looptrace could not start a span")
@@ -157,13 +187,15 @@ class _SpanHandle:
         try:
             if error is not None and not isinstance(error, GeneratorExit):
                 _record_error(runtime, span, error)
-            self._before_end(runtime, error)
+            if self._has_end_hook:
+                self._before_end(runtime, error)
             if self._truncated:
                 span.set_attribute(semconv.LOOPTRACE_TRUNCATED, tuple(self._truncated))
         except Exception:
             log_internal_error("looptrace could not finish a span")
         finally:
-            span.end(end_time=runtime.now_ns())
+            clock = runtime.clock_ns
+            span.end(end_time=None if clock is None else clock())
 
     # --- for subclasses -----------------------------------------------------------------------
     def _span_name(self) -> str:
@@ -177,46 +209,49 @@ class _SpanHandle:
 
     def _call_arguments(self) -> object:
         """The decorated call's arguments by name, or UNSET outside a decorated call."""
-        if self._call is None:
+        call = self._call
+        if call is None or call[0] is None:
             return UNSET
-        arguments = bound_arguments(*self._call)
+        arguments = call[0].bind(call[1], call[2])
         return UNSET if arguments is None else arguments
 
     def _put_input(self, runtime: _state.Runtime, target: dict[str, AttributeValue], key: str) -> None:
         """Put the input under `key`: the one given explicitly, else the decorated call's arguments."""
         value = self._input if self._input is not UNSET else self._call_arguments()
-        if value is not UNSET:
-            self._put_content(runtime, target, key, value)
-
-    def _put_content(
-        self, runtime: _state.Runtime, target: dict[str, AttributeValue] | None, key: str, value: object
-    ) -> None:
-        """Render content and put it in `target` (start attributes) or on the live span."""
-        rendered = render_content(runtime.config, value)
-        if rendered is None:
+        if value is UNSET:
             return
-        text, truncated = rendered
-        if target is not None:
-            target[key] = text
-        else:
-            self._span.set_attribute(key, text)
-        if truncated and key not in self._truncated:
+        rendered = render_content(runtime.config, value)
+        if rendered is not None:
+            target[key] = rendered[0]
+            if rendered[1]:
+                self._note_truncated(key)
+
+    def _note_truncated(self, key: str) -> None:
+        if self._truncated is None:
+            self._truncated = [key]
+        elif key not in self._truncated:
             self._truncated.append(key)
 
     def _set_content(self, key: str, value: object) -> None:
+        """Render content and set it on the live span."""
         runtime = self._runtime
         if runtime is None:
             return
         try:
-            self._put_content(runtime, None, key, value)
+            rendered = render_content(runtime.config, value)
+            if rendered is not None:
+                self._span.set_attribute(key, rendered[0])
+                if rendered[1]:
+                    self._note_truncated(key)
         except Exception:
             log_internal_error("looptrace could not record content")
 
     def _set_rollup(self, runtime: _state.Runtime, *, with_event: bool) -> None:
-        attributes = runtime.rollup.totals_for(self._span).as_attributes()
-        self._span.set_attributes(attributes)
+        span = self._span
+        attributes = runtime.rollup.rollup_attributes(span)
+        span.set_attributes(attributes)
         if with_event:
-            self._span.add_event(semconv.EVENT_WORKFLOW_COMPLETED, attributes, timestamp=runtime.now_ns())
+            span.add_event(semconv.EVENT_WORKFLOW_COMPLETED, attributes, timestamp=runtime.now_ns())
 
 
 def _record_error(runtime: _state.Runtime, span: Span, error: BaseException) -> None:
@@ -239,10 +274,6 @@ class ToolCall(_SpanHandle):
         super().__init__(name, attributes)
         self._input = input
         self._call_id = call_id
-
-    def _reset(self) -> None:
-        super()._reset()
-        self._output: object = None
 
     @property
     def output(self) -> object:
@@ -269,7 +300,8 @@ class ToolCall(_SpanHandle):
         return attributes
 
     def _record_return(self, value: object) -> None:
-        self.output = value
+        self._output = value
+        self._set_content(semconv.GEN_AI_TOOL_CALL_RESULT, value)
 
 
 def tool(
@@ -303,10 +335,6 @@ class Step(_SpanHandle):
     def __init__(self, name: str, *, input: object = UNSET, attributes: Mapping[str, AttributeValue] | None = None):
         super().__init__(name, attributes)
         self._input = input
-
-    def _reset(self) -> None:
-        super()._reset()
-        self._output: object = None
 
     @property
     def output(self) -> object:
@@ -361,6 +389,7 @@ class AgentRun(_SpanHandle):
         super().__init__(name, attributes)
         self._max_iterations = max_iterations
         self._input = input
+        self._reset()
 
     def _reset(self) -> None:
         super()._reset()
@@ -556,6 +585,7 @@ class LLMCall(_SpanHandle):
         self._usage = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
         self._cost = cost_usd
         super().__init__(f"{operation} {model}", attributes)
+        self._reset()
 
     def _reset(self) -> None:
         super()._reset()
@@ -563,7 +593,6 @@ class LLMCall(_SpanHandle):
         self.cost_usd: float | None = self._cost
         self.response_model: str | None = None
         self.finish_reason: str | None = None
-        self._output: object = None
 
     @property
     def output(self) -> object:

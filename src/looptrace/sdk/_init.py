@@ -3,7 +3,7 @@
 init()
   ├─ resolve_config(arguments, LOOPTRACE_*, OTEL_*)        raises ConfigurationError on bad values
   ├─ TracerProvider: the app's own SDK provider if it set one, else a new global one
-  │    processors: RollupSpanProcessor (with DepthGuard) ─ [TailSamplingSpanProcessor ─►] export
+  │    one processor: RollupSpanProcessor (with DepthGuard) ─► [TailSamplingSpanProcessor ─►] export
   │    export: BatchSpanProcessor(OTLPSpanExporter(<endpoint>/v1/traces))  (never blocks the agent)
   ├─ logging: trace ids on every LogRecord; OTLP log export when export_logs
   ├─ _instrument_clients(config): LLM client instrumentation, when those modules exist
@@ -121,10 +121,10 @@ def init(
         _internal.raise_internal_errors = config.advanced.raise_internal_errors
         provider, owns_provider = _provider_for(config, tracer_provider)
         exporting = _exporting_processor(config, span_exporter, batch_export)
-        rollup = RollupSpanProcessor(DepthGuard(config.max_depth))
-        processors: list[SpanProcessor] = [rollup, exporting]
-        for processor in processors:
-            provider.add_span_processor(processor)
+        # One processor on the provider: the rollups hand each span on to the exporting chain.
+        rollup = RollupSpanProcessor(DepthGuard(config.max_depth), downstream=exporting)
+        processors: list[SpanProcessor] = [rollup]
+        provider.add_span_processor(rollup)
         runtime = _state.Runtime(
             config=config,
             provider=provider,

@@ -1,6 +1,6 @@
 """Subtree rollups: LLM calls, tokens by kind and cost, summed into every open ancestor.
 
-    on_start(span)  ─► table[span] = Node(parent)             (local parents only)
+    on_start(span)  ─► depth[span] = depth[local parent] + 1  (1 for a local root)
     on_end(child)   ─► parent.totals += child's own LLM usage + child's subtree totals
     helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
     on_start(span deeper than the limit) ─► DepthGuard (event + one warning per trace)
@@ -15,13 +15,17 @@ the outer one contributes only what the inner one lacked, field by field, so the
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import Span as APISpan
 
 from looptrace import semconv
@@ -93,8 +97,13 @@ class LLMTotals:
 
     def fill_from(self, outer: LLMTotals) -> None:
         """Take, field by field, the larger of this total and `outer` (a wrapper of the same calls)."""
-        for f in fields(self):
-            setattr(self, f.name, max(getattr(self, f.name), getattr(outer, f.name)))
+        self.llm_calls = max(self.llm_calls, outer.llm_calls)
+        self.input_tokens = max(self.input_tokens, outer.input_tokens)
+        self.output_tokens = max(self.output_tokens, outer.output_tokens)
+        self.cache_read_tokens = max(self.cache_read_tokens, outer.cache_read_tokens)
+        self.cache_write_tokens = max(self.cache_write_tokens, outer.cache_write_tokens)
+        self.cost_usd = max(self.cost_usd, outer.cost_usd)
+        self.priced_calls = max(self.priced_calls, outer.priced_calls)
 
     def as_attributes(self) -> dict[str, int | float]:
         """The `looptrace.rollup.*` attributes; cost only when at least one call had a known price."""
@@ -108,6 +117,13 @@ class LLMTotals:
         if self.priced_calls:
             attributes[semconv.LOOPTRACE_ROLLUP_COST_USD] = round(self.cost_usd, 10)
         return attributes
+
+
+_NO_START_HOOKS: frozenset[type[SpanProcessor]] = frozenset({BatchSpanProcessor, SimpleSpanProcessor})
+"""Processors whose on_start and _on_ending do nothing."""
+
+_ZERO_ATTRIBUTES: Mapping[str, int | float] = MappingProxyType(LLMTotals().as_attributes())
+"""The rollup attributes of a subtree without LLM calls (most steps), built once."""
 
 
 def _first_int(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
@@ -237,60 +253,97 @@ class RollupSpanProcessor(SpanProcessor):
 
     It also computes each span's depth for an optional `DepthGuard` (both need the open spans'
     parents; one processor costs less per span than two). Thread-safe: spans start and end on
-    any thread. `on_start`/`on_end` never raise. Memory holds one entry per open span, plus one
+    any thread. `on_start`/`on_end` never raise. Memory holds one int per open span, plus one
     total per open span that has an LLM call below it.
+
+    Every span pays `on_start` and `on_end`, so both do as little as they can: the parent comes
+    from the span itself (not from a table), a span with no open local parent skips the usage
+    check, and no object is allocated unless an LLM call is found.
+
+    It can also front the exporting processor (`downstream`): every span processor a provider
+    holds costs each span a few calls even when it does nothing, so looptrace installs this one
+    processor, which hands each span on, instead of two. Flush and shutdown go downstream too.
 
     Args:
         depth_guard: Told about spans deeper than its limit; None skips the depth check.
+        downstream: The processor spans go to next (on_start, on_end, flush, shutdown), if any.
     """
 
-    def __init__(self, depth_guard: DepthGuard | None = None) -> None:
+    def __init__(self, depth_guard: DepthGuard | None = None, downstream: SpanProcessor | None = None) -> None:
+        self._downstream = downstream
+        # The SDK's exporting processors do nothing when a span starts or is ending: skip those calls.
+        self._forward_start = downstream is not None and type(downstream) not in _NO_START_HOOKS
         self._depth_guard = depth_guard
-        self._max_depth = depth_guard.max_depth if depth_guard is not None else None
-        # Both guarded by _lock: (parent span id or None for a local root, depth) of every open
-        # span, and the totals of open spans with at least one ended LLM descendant.
-        self._open: dict[int, tuple[int | None, int]] = {}
+        self._max_depth = depth_guard.max_depth if depth_guard is not None else sys.maxsize
+        # The depth of every open span, by span id. on_start writes only its own key and reads its
+        # parent's, single dict operations that are atomic under the GIL, so it takes no lock.
+        self._depths: dict[int, int] = {}
+        # The totals of open spans with at least one ended LLM descendant. Guarded by _lock, which
+        # also covers removing an ending span from _depths: a child folding into its parent and
+        # the parent ending must not interleave, or the child's totals would outlive the parent.
         self._totals: dict[int, LLMTotals] = {}
         self._lock = threading.Lock()
         self._active = True
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Remember the span's parent (when in this process) and depth."""
-        if not self._active:
-            return
-        parent = span.parent
-        parent_id = parent.span_id if parent is not None and not parent.is_remote else None
-        with self._lock:
-            depth = 1 if parent_id is None else self._open.get(parent_id, (None, 0))[1] + 1
-            self._open[span.get_span_context().span_id] = (parent_id, depth)
-        if self._max_depth is not None and depth > self._max_depth and self._depth_guard is not None:
-            self._depth_guard.on_too_deep(span, depth)
+        """Record the span's depth (one more than its open local parent's; 1 for a local root)."""
+        if self._active:
+            parent = span.parent
+            depths = self._depths
+            depth = 1 if parent is None or parent.is_remote else depths.get(parent.span_id, 0) + 1
+            depths[span.get_span_context().span_id] = depth
+            if depth > self._max_depth and self._depth_guard is not None:
+                self._depth_guard.on_too_deep(span, depth)
+        if self._forward_start and self._downstream is not None:
+            self._downstream.on_start(span, parent_context=parent_context)
+
+    def _on_ending(self, span: Span) -> None:
+        if self._forward_start and self._downstream is not None:
+            self._downstream._on_ending(span)
 
     def on_end(self, span: ReadableSpan) -> None:
-        """Fold the ended span's own usage and subtree totals into its parent's totals."""
-        if not self._active:
-            return
+        """Fold the ended span's own usage and subtree totals into its parent's, then hand it downstream."""
+        # One method, returns inside `try` and the hand-off in `finally`: a helper call per span
+        # costs more than the rest of the work for most spans.
         try:
+            if not self._active:
+                return
             context = span.context
             if context is None:
                 return
             span_id = context.span_id
             with self._lock:
-                parent_id = self._open.pop(span_id, (None, 0))[0]
-                subtree = self._totals.pop(span_id, None)
-            if parent_id is None and self._depth_guard is not None:
-                self._depth_guard.on_local_root_end(context.trace_id)
-            own = llm_usage(span.attributes or {})
+                self._depths.pop(span_id, None)
+                subtree = self._totals.pop(span_id, None) if self._totals else None
+            parent = span.parent
+            if parent is None or parent.is_remote:
+                if self._depth_guard is not None:
+                    self._depth_guard.on_local_root_end(context.trace_id)
+                return  # a local root: nothing above it in this process to add to
+            parent_id = parent.span_id
+            if parent_id not in self._depths:
+                return  # the parent already ended (a fire-and-forget child) or was never seen
+            # The SDK's ended spans keep their attributes in a BoundedAttributes, frozen at end();
+            # reading its dict directly spares the mapping proxy and the Python-level lookups
+            # behind it. Any other kind of span goes the public way.
+            bounded = getattr(span, "_attributes", None)
+            if type(bounded) is BoundedAttributes and bounded._dict.get(semconv.LOOPTRACE_SPAN_CATEGORY) not in (
+                None,
+                semconv.CATEGORY_LLM,
+            ):
+                own = None  # a looptrace tool/step/agent span: its category says it is no LLM call
+            else:
+                own = llm_usage(bounded._dict if type(bounded) is BoundedAttributes else (span.attributes or {}))
             if own is not None:
                 if subtree is None:
                     subtree = own
                 else:
                     subtree.fill_from(own)
-            if parent_id is None or subtree is None:
+            if subtree is None:
                 return
             with self._lock:
-                if parent_id not in self._open:
-                    return  # the parent already ended (a fire-and-forget child): nothing to add to
+                if parent_id not in self._depths:
+                    return  # the parent ended meanwhile
                 totals = self._totals.get(parent_id)
                 if totals is None:
                     self._totals[parent_id] = subtree
@@ -298,6 +351,9 @@ class RollupSpanProcessor(SpanProcessor):
                     totals.add(subtree)
         except Exception:
             log_internal_error("looptrace rollup failed on span end")
+        finally:
+            if self._downstream is not None:
+                self._downstream.on_end(span)
 
     def totals_for(self, span: APISpan) -> LLMTotals:
         """A copy of the subtree totals of an open span (zeros when it has no LLM call below it).
@@ -313,11 +369,38 @@ class RollupSpanProcessor(SpanProcessor):
             totals = self._totals.get(span_id)
             return LLMTotals() if totals is None else dataclasses.replace(totals)
 
+    def rollup_attributes(self, span: APISpan) -> Mapping[str, int | float]:
+        """The `looptrace.rollup.*` attributes of an open span's subtree so far.
+
+        Args:
+            span: An open span.
+
+        Returns:
+            The attributes; a shared read-only mapping of zeros when no LLM call ended below it.
+        """
+        span_id = span.get_span_context().span_id
+        with self._lock:
+            totals = self._totals.get(span_id)
+            return _ZERO_ATTRIBUTES if totals is None else totals.as_attributes()
+
     def shutdown(self) -> None:
-        """Stop accumulating; the provider may live on with other processors."""
+        """Stop accumulating and shut downstream down; the provider may live on with other processors."""
         self._active = False
         with self._lock:
-            self._open.clear()
+            self._depths.clear()
             self._totals.clear()
         if self._depth_guard is not None:
             self._depth_guard.clear()
+        if self._downstream is not None:
+            self._downstream.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Flush downstream (the rollups themselves hold nothing to flush).
+
+        Args:
+            timeout_millis: The longest to wait.
+
+        Returns:
+            True when downstream flushed in time.
+        """
+        return True if self._downstream is None else self._downstream.force_flush(timeout_millis)
