@@ -154,8 +154,22 @@ def test_clicking_a_group_row_folds_the_run_into_it_and_back(page: Page, loops: 
     expect(_visible(page).nth(2).locator(".wf-name")).to_have_text("agent_iteration_1")
     page.click("#fold-groups")
     expect(_visible(page)).to_have_count(2)
+    expect(page.locator("#fold-groups")).to_have_text("Unfold repeats")
     page.click("#fold-groups")
     expect(_visible(page).nth(2).locator(".wf-name")).to_have_text("agent_iteration_1")
+    expect(page.locator("#fold-groups")).to_have_text("Fold repeats")
+
+
+def test_collapse_all_and_expand_all_keep_the_fold_button_label_true(page: Page, loops: LoopTraces) -> None:
+    page.goto(f"{loops.url}/#/traces/{loops.looper.trace_id}")
+    expect(_group(page, "×12 agent_iteration_1…12")).to_be_visible()
+    page.click("#collapse-all")
+    expect(page.locator("#fold-groups")).to_have_text("Unfold repeats")
+    page.click("#expand-all")
+    expect(page.locator("#fold-groups")).to_have_text("Fold repeats")
+    page.click("#fold-groups")  # one click folds: the button and the state agree
+    expect(page.locator("#fold-groups")).to_have_text("Unfold repeats")
+    expect(_visible(page)).to_have_count(2)
 
 
 def test_keyboard_navigation_walks_through_group_rows(page: Page, loops: LoopTraces) -> None:

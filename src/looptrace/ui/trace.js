@@ -82,6 +82,7 @@ export function renderTracePage(root, traceId, params) {
   };
 
   let showTab = () => {};
+  let syncFold = () => {};
 
   getJson(tracePaths.skeleton(traceId))
     .then((body) => {
@@ -117,8 +118,8 @@ export function renderTracePage(root, traceId, params) {
       const toolbar = h(
         "div",
         { class: "wf-toolbar" },
-        h("button", { type: "button", id: "expand-all", on: { click: () => waterfall.expandAll() } }, "Expand all"),
-        h("button", { type: "button", id: "collapse-all", on: { click: () => waterfall.collapseAll() } }, "Collapse all"),
+        h("button", { type: "button", id: "expand-all", on: { click: () => { waterfall.expandAll(); syncFold(false); } } }, "Expand all"),
+        h("button", { type: "button", id: "collapse-all", on: { click: () => { waterfall.collapseAll(); syncFold(true); } } }, "Collapse all"),
         h("button", { type: "button", id: "zoom-reset", on: { click: () => waterfall.zoom(tree.t0, tree.t1) } }, "Reset zoom"),
         search,
         counter,
@@ -133,10 +134,14 @@ export function renderTracePage(root, traceId, params) {
         // Runs of repeated siblings (agent_iteration_1..N) fold into one "×N" row each.
         let isFolded = false;
         const fold = h("button", { type: "button", id: "fold-groups", title: "Fold every run of repeated sibling spans into one ×N row" }, "Fold repeats");
-        fold.addEventListener("click", () => {
-          isFolded = !isFolded;
-          waterfall.foldGroups(isFolded);
+        // Collapse all folds the runs too and Expand all unfolds them: the label follows.
+        syncFold = (state) => {
+          isFolded = state;
           fold.textContent = isFolded ? "Unfold repeats" : "Fold repeats";
+        };
+        fold.addEventListener("click", () => {
+          waterfall.foldGroups(!isFolded);
+          syncFold(!isFolded);
         });
         toolbar.insertBefore(fold, search);
       }
