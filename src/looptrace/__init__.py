@@ -8,6 +8,9 @@
             with looptrace.tool("search", input=q) as t:
                 t.output = search(q)
 
+    with looptrace.session(chat_id, user_id=user_id):  # every span inside joins the session
+        answer(question)
+
 This module re-exports the SDK's public names (`looptrace.sdk`); it never loads the server side.
 It loads the SDK (and OpenTelemetry) on the first use of one of them, so `looptrace.client`, the
 CLI and the server, which import submodules of this package, do not pay for it.
@@ -26,6 +29,7 @@ if _typing.TYPE_CHECKING:
         ContextExecutor,
         LLMCall,
         LooptraceError,
+        Session,
         Step,
         TailSampling,
         ToolCall,
@@ -39,6 +43,7 @@ if _typing.TYPE_CHECKING:
         init,
         inject,
         llm,
+        session,
         shutdown,
         step,
         submit,
@@ -56,6 +61,7 @@ __all__ = [
     "ContextExecutor",
     "LLMCall",
     "LooptraceError",
+    "Session",
     "Step",
     "TailSampling",
     "ToolCall",
@@ -69,6 +75,7 @@ __all__ = [
     "init",
     "inject",
     "llm",
+    "session",
     "shutdown",
     "step",
     "submit",

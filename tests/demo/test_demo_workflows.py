@@ -157,6 +157,37 @@ def test_max_iterations_loop_is_marked_exceeded(demo):
     assert trace["summary"]["llm_calls"] == 3
 
 
+SESSIONS = {
+    "demo-support-chat": ("user_123", ["agent_loop", "multi_model", "debugging", "failing_tool"]),
+    "demo-research": ("user_456", ["chain_of_thought", "parallel_research", "max_iterations"]),
+}
+
+
+def test_demo_prints_its_sessions_with_their_urls(demo):
+    for session_id, (_, workflows) in SESSIONS.items():
+        assert f"- {session_id}: {', '.join(workflows)}  {demo.server.url}/#/sessions/{session_id}" in demo.stdout
+
+
+def test_demo_runs_are_turns_of_two_sessions_that_the_api_filters_by(demo):
+    for session_id, (user_id, workflows) in SESSIONS.items():
+        response = httpx.get(
+            f"{demo.server.url}/api/v1/traces", params={"session": session_id, "sort": "start", "order": "asc"}
+        )
+        assert response.status_code == 200
+        traces = response.json()["traces"]
+        assert [t["trace_id"] for t in traces] == [demo.trace_ids[w] for w in workflows]
+        assert {(t["session_id"], t["user_id"]) for t in traces} == {(session_id, user_id)}
+
+
+def test_every_span_of_a_demo_trace_carries_its_session_whoever_started_it(demo):
+    for session_id, (user_id, workflows) in SESSIONS.items():
+        for workflow in workflows:
+            spans = demo.trace(workflow)["spans"]
+            # plain OpenTelemetry spans, looptrace helpers, instrumented LLM calls, asyncio.gather branches
+            assert {(s["session_id"], s["user_id"]) for s in spans} == {(session_id, user_id)}, workflow
+            assert {s["attributes"]["gen_ai.conversation.id"] for s in spans} == {session_id}, workflow
+
+
 def test_demo_without_a_server_says_how_to_start_one(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "looptrace.cli", "demo", "--server", f"http://127.0.0.1:{free_port()}"],

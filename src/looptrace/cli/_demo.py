@@ -17,7 +17,8 @@ from looptrace.envvars import LOOPTRACE_SERVER
 _DESCRIPTION = """\
 Run the seed article's workflows (agent loop, chain of thought, multi-model routing, parallel
 research, debugging events) plus a failing tool and a runaway loop, against a built-in fake LLM
-(no network, no API keys), and send their traces to a looptrace server.
+(no network, no API keys), and send their traces to a looptrace server. The runs are turns of two
+sessions (a support chat and a research session), shown on the web UI's Sessions page.
 """
 
 _EPILOG = """\
@@ -79,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
     for result in results:
         print(f"  {result.name:<{width}}  {result.trace_id}  {server}/#/traces/{result.trace_id}")
     print(f"in a terminal: looptrace show <trace_id>; as JSON: {server}/api/v1/traces/<trace_id>")
+    sessions: dict[str, list[str]] = {}
+    for result in results:
+        if result.session_id is not None:
+            sessions.setdefault(result.session_id, []).append(result.name)
+    if sessions:
+        print(f"as turns of {len(sessions)} sessions ({server}/#/sessions):")
+        for session_id, names in sessions.items():
+            print(f"- {session_id}: {', '.join(names)}  {server}/#/sessions/{session_id}")
     return 0
 
 

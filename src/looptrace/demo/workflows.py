@@ -16,7 +16,12 @@ looptrace adds the LLM spans (the instrumented client) and the server adds token
     failing_tool            looptrace.agent ─ agent_iteration_1 ─ execute_tool flaky_lookup (ERROR)
     max_iterations          looptrace.agent(max_iterations=3): always asks for a tool, marked exceeded
 
-Each workflow starts its own trace; `run_all` returns each workflow's trace id.
+Each workflow starts its own trace; `run_all` returns each workflow's trace id. `run_all` runs
+each one as a turn of a `looptrace.session` (`SESSIONS`), the workflows' bodies unchanged, so every
+span carries `session.id` and `user.id` and the Sessions page groups the traces:
+
+    demo-support-chat (user_123)   agent_loop, multi_model, debugging, failing_tool
+    demo-research (user_456)       chain_of_thought, parallel_research, max_iterations
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from looptrace.demo.fake_llm import FakeLLM, ToolUseReply
 if TYPE_CHECKING:
     import anthropic
 
-__all__ = ["WORKFLOWS", "DemoClients", "WorkflowResult", "run_all"]
+__all__ = ["RESEARCH_SESSION", "SESSIONS", "SUPPORT_SESSION", "WORKFLOWS", "DemoClients", "WorkflowResult", "run_all"]
 
 tracer = trace.get_tracer(__name__)
 
@@ -90,6 +95,7 @@ class WorkflowResult:
     name: str
     trace_id: str
     output: str
+    session_id: str | None = None
 
 
 # --- 1. agent loop (the article's code, with a search tool and a calculator) -------------------
@@ -409,17 +415,33 @@ WORKFLOWS: dict[str, Callable[[DemoClients], Any]] = {
 }
 """Every demo workflow by name, in the order `run_all` runs them."""
 
+SUPPORT_SESSION = "demo-support-chat"
+RESEARCH_SESSION = "demo-research"
+
+SESSIONS: dict[str, tuple[str, str]] = {
+    "agent_loop": (SUPPORT_SESSION, "user_123"),
+    "chain_of_thought": (RESEARCH_SESSION, "user_456"),
+    "multi_model": (SUPPORT_SESSION, "user_123"),
+    "parallel_research": (RESEARCH_SESSION, "user_456"),
+    # The article's debugging workflow sets user_id=user_123 on its root span: the same user.
+    "debugging": (SUPPORT_SESSION, "user_123"),
+    "failing_tool": (SUPPORT_SESSION, "user_123"),
+    "max_iterations": (RESEARCH_SESSION, "user_456"),
+}
+"""The session (and user) each workflow runs in, as one turn of it: workflow name -> (session id, user id)."""
+
 
 def run_all(fake: FakeLLM) -> list[WorkflowResult]:
     """Run every workflow, each in its own trace, against a started fake LLM.
 
     Call after `looptrace.init()`; the trace ids are read off the root span each workflow starts.
+    Each workflow runs inside its `SESSIONS` entry's `looptrace.session`.
 
     Args:
         fake: The fake LLM the clients talk to.
 
     Returns:
-        Each workflow's name, trace id (32 hex digits, "" when nothing was traced) and output.
+        Each workflow's name, trace id (32 hex digits, "" when nothing was traced), output and session id.
     """
     from looptrace.sdk import _state
 
@@ -432,11 +454,13 @@ def run_all(fake: FakeLLM) -> list[WorkflowResult]:
     try:
         for name, workflow in WORKFLOWS.items():
             roots.trace_ids.clear()
-            output = workflow(clients)
-            if asyncio.iscoroutine(output):
-                output = asyncio.run(output)
+            session_id, user_id = SESSIONS[name]
+            with looptrace.session(session_id, user_id=user_id):
+                output = workflow(clients)
+                if asyncio.iscoroutine(output):
+                    output = asyncio.run(output)  # its tasks copy the context here, session included
             trace_id = format(roots.trace_ids[0], "032x") if roots.trace_ids else ""
-            results.append(WorkflowResult(name=name, trace_id=trace_id, output=str(output)))
+            results.append(WorkflowResult(name=name, trace_id=trace_id, output=str(output), session_id=session_id))
     finally:
         roots.trace_ids.clear()
         roots.active = False

@@ -20,6 +20,7 @@ from looptrace.sdk._propagation import (
     subprocess_env,
     traceparent,
 )
+from looptrace.sdk._session import Session, session
 
 __all__ = [
     "AdvancedOptions",
@@ -29,6 +30,7 @@ __all__ = [
     "ContextExecutor",
     "LLMCall",
     "LooptraceError",
+    "Session",
     "Step",
     "TailSampling",
     "ToolCall",
@@ -42,6 +44,7 @@ __all__ = [
     "init",
     "inject",
     "llm",
+    "session",
     "shutdown",
     "step",
     "submit",

@@ -33,6 +33,7 @@ from looptrace.sdk._decorate import ArgumentBinder, decorate
 from looptrace.sdk._errors import ConfigurationError
 from looptrace.sdk._internal import log_internal_error
 from looptrace.sdk._rollup import compute_cost_or_none
+from looptrace.sdk._session_ids import SessionAttributes, current_session, session_attributes, with_session
 
 __all__ = ["AgentRun", "LLMCall", "Step", "ToolCall", "agent", "event", "llm", "step", "tool"]
 
@@ -383,16 +384,20 @@ class AgentRun(_SpanHandle):
         max_iterations: int | None = None,
         input: object = UNSET,
         attributes: Mapping[str, AttributeValue] | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
     ) -> None:
         if max_iterations is not None and max_iterations < 1:
             raise ConfigurationError(f"max_iterations must be >= 1, got {max_iterations!r}")
         super().__init__(name, attributes)
         self._max_iterations = max_iterations
         self._input = input
+        self._session_ids = None if session_id is None and user_id is None else (session_id, user_id)
         self._reset()
 
     def _reset(self) -> None:
         super()._reset()
+        self._session: SessionAttributes | None = None
         self._iteration = 0
         self._answered = False
         self._final_answer: object = None
@@ -489,6 +494,19 @@ class AgentRun(_SpanHandle):
         finally:
             span.end(end_time=runtime.now_ns())
 
+    def __enter__(self) -> Self:
+        if self._session_ids is None:
+            return super().__enter__()
+        self._start()
+        self._token = self._attach()
+        return self
+
+    def _attach(self) -> object:
+        if self._runtime is None:
+            return None
+        # The agent's session (session_id=/user_id=) is current in its block, like looptrace.session.
+        return otel_context.attach(with_session(self._session, trace.set_span_in_context(self._span)))
+
     def _mark_exceeded(self) -> None:
         runtime = self._runtime
         if runtime is None:
@@ -523,6 +541,10 @@ class AgentRun(_SpanHandle):
         }
         if self._max_iterations is not None:
             attributes[semconv.LOOPTRACE_AGENT_MAX_ITERATIONS] = self._max_iterations
+        if self._session_ids is not None:
+            self._session = session_attributes(*self._session_ids, current_session())
+            if self._session is not None:
+                attributes.update(self._session)
         self._put_input(runtime, attributes, semconv.INPUT_VALUE)
         return attributes
 
@@ -542,6 +564,8 @@ def agent(
     max_iterations: int | None = None,
     input: object = UNSET,
     attributes: Mapping[str, AttributeValue] | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
 ) -> AgentRun:
     """The root span of an agent loop.
 
@@ -550,6 +574,9 @@ def agent(
         max_iterations: The most iterations `run.iterations()` yields; None for no limit.
         input: The agent's input (input.value), subject to content capture.
         attributes: Extra span attributes.
+        session_id: Run the agent in this session: a shortcut for wrapping it in
+            `looptrace.session(session_id, user_id=user_id)`.
+        user_id: The user's id, for the agent's session (alone, it keeps the enclosing session).
 
     Returns:
         The handle (`run`).
@@ -557,7 +584,14 @@ def agent(
     Raises:
         ConfigurationError: max_iterations is below 1.
     """
-    return AgentRun(name, max_iterations=max_iterations, input=input, attributes=attributes)
+    return AgentRun(
+        name,
+        max_iterations=max_iterations,
+        input=input,
+        attributes=attributes,
+        session_id=session_id,
+        user_id=user_id,
+    )
 
 
 # --- llm ----------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 
+from looptrace.sdk._session_ids import carry_session
+
 __all__ = [
     "continue_trace",
     "current_span_id",
@@ -123,6 +125,7 @@ def continue_trace(carrier: Mapping[str, str] | Context | None = None) -> Genera
         The context now current.
     """
     context = carrier if isinstance(carrier, Context) else extract(carrier)
+    context = carry_session(context)  # joining a remote trace does not leave the caller's session
     token = otel_context.attach(context)
     try:
         yield context

@@ -4,6 +4,7 @@
     on_end(child)   ─► parent.totals += child's own LLM usage + child's subtree totals
     helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
     on_start(span deeper than the limit) ─► DepthGuard (event + one warning per trace)
+    on_start(span inside a looptrace.session) ─► session.id / gen_ai.conversation.id / user.id on it
 
 Spans end child-first, so by the time a span ends its node holds every ended descendant. A span
 is an LLM call when it says so (looptrace.span.category=llm, an LLM gen_ai.operation.name,
@@ -23,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.context import Context
+from opentelemetry.context import Context, get_current
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import Span as APISpan
@@ -31,6 +32,7 @@ from opentelemetry.trace import Span as APISpan
 from looptrace import semconv
 from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error
+from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes
 
 __all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
 
@@ -248,6 +250,17 @@ def compute_cost_or_none(
         return None
 
 
+def _stamp_session(span: Span, session: SessionAttributes) -> None:
+    """Put the session's ids on a starting span, keeping any the span was started with."""
+    try:
+        own = span.attributes
+        if own and not own.keys().isdisjoint(session):
+            session = {key: value for key, value in session.items() if key not in own}
+        span.set_attributes(session)
+    except Exception:
+        log_internal_error("looptrace could not set the session on a span")
+
+
 class RollupSpanProcessor(SpanProcessor):
     """Accumulates each span's subtree LLM totals while it is open; see the module docstring.
 
@@ -255,6 +268,9 @@ class RollupSpanProcessor(SpanProcessor):
     parents; one processor costs less per span than two). Thread-safe: spans start and end on
     any thread. `on_start`/`on_end` never raise. Memory holds one int per open span, plus one
     total per open span that has an LLM call below it.
+
+    It stamps the session ids of `looptrace.session` on each span as it starts, for the same
+    reason: one processor, and one context lookup per span, nothing more outside a session.
 
     Every span pays `on_start` and `on_end`, so both do as little as they can: the parent comes
     from the span itself (not from a table), a span with no open local parent skips the usage
@@ -286,7 +302,10 @@ class RollupSpanProcessor(SpanProcessor):
         self._active = True
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        """Record the span's depth (one more than its open local parent's; 1 for a local root)."""
+        """Record the span's depth (one more than its open local parent's; 1 for a local root).
+
+        Inside a `looptrace.session`, also put the session's ids on the span.
+        """
         if self._active:
             parent = span.parent
             depths = self._depths
@@ -294,6 +313,16 @@ class RollupSpanProcessor(SpanProcessor):
             depths[span.get_span_context().span_id] = depth
             if depth > self._max_depth and self._depth_guard is not None:
                 self._depth_guard.on_too_deep(span, depth)
+            # The session of the span's parent context (as for baggage), else of the block it starts in:
+            # a span started under an extracted remote context still belongs to the caller's session.
+            if parent_context is None:
+                session = get_current().get(SESSION_KEY)
+            else:
+                session = parent_context.get(SESSION_KEY)
+                if session is None:
+                    session = get_current().get(SESSION_KEY)
+            if session is not None:
+                _stamp_session(span, session)  # pyright: ignore[reportArgumentType]  # only _session_ids writes it
         if self._forward_start and self._downstream is not None:
             self._downstream.on_start(span, parent_context=parent_context)
 
