@@ -41,6 +41,8 @@ class PipelineStats:
     spans_written: int = 0
     logs_written: int = 0
     records_replayed: int = 0
+    records_decoded_twice: int = 0
+    """Records queued as bytes because the decoded backlog was full (decoded again when written)."""
     write_failures: int = 0
     last_error: str | None = None
     stored_position: int = 0
@@ -60,6 +62,7 @@ class IngestPipeline:
         *,
         max_batch_spans: int = 5000,
         max_wait_sec: float = 0.05,
+        max_decoded_spans: int = 20_000,
         on_stored: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         """Create a stopped pipeline; call `attach` then `start`.
@@ -68,12 +71,18 @@ class IngestPipeline:
             writer: where batches go.
             max_batch_spans: write when a batch holds this many spans.
             max_wait_sec: how long to wait for more records before writing a partial batch.
+            max_decoded_spans: decoded spans kept in the queue; past it, records are queued as
+                bytes and decoded again when their turn comes (a decoded span holds ~10x its wire
+                size, and a backlog of accepted-but-unstored spans would otherwise grow the
+                server's memory with it).
             on_stored: told, after each stored batch, how many spans of which traces it held
                 (on the pipeline thread: keep it short).
         """
         self._writer = writer
         self._max_batch_spans = max_batch_spans
         self._max_wait_sec = max_wait_sec
+        self._max_decoded_spans = max_decoded_spans
+        self._decoded_spans = 0  # spans held decoded in _queue; guarded by _cond
         self._on_stored = on_stored
         self._log: IngestLog | None = None
         # _cond guards _queue and _closing.
@@ -92,7 +101,14 @@ class IngestPipeline:
     def feed(self, records: list[tuple[LogEntry, Any]]) -> None:
         """Queue durable records (the `IngestLog.on_durable` callback)."""
         with self._cond:
-            self._queue.extend(records)
+            for entry, decoded in records:
+                if isinstance(decoded, DecodedTraces):
+                    if self._decoded_spans >= self._max_decoded_spans:
+                        decoded = None  # decoded again from the record's bytes when written
+                        self.stats.records_decoded_twice += 1
+                    else:
+                        self._decoded_spans += len(decoded.spans)
+                self._queue.append((entry, decoded))
             self._idle.clear()
             self._cond.notify()
 
@@ -153,7 +169,12 @@ class IngestPipeline:
                 while self._queue and spans < self._max_batch_spans:
                     entry, decoded = self._queue.popleft()
                     batch.append((entry, decoded))
-                    spans += len(decoded.spans) if isinstance(decoded, DecodedTraces) else 1
+                    if isinstance(decoded, DecodedTraces):
+                        self._decoded_spans -= len(decoded.spans)
+                        spans += len(decoded.spans)
+                    else:
+                        # Not decoded (replay, or past max_decoded_spans): ~350 wire bytes a span.
+                        spans += max(1, len(entry.payload) // 350) if decoded is None else 1
                 remaining = deadline - time.monotonic()
                 if spans >= self._max_batch_spans or remaining <= 0 or self._closing:
                     return batch
