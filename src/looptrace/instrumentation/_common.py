@@ -124,6 +124,27 @@ class CallSpec:
 
     provider: str = ""
     suppress_client_spans: bool = False
+    number_parameters: tuple[tuple[str, str], ...] = ()
+    """(attribute, keyword argument) pairs that `chat_attributes` copies when the argument is a number;
+    the first pair naming an attribute wins (e.g. OpenAI's max_completion_tokens over max_tokens)."""
+
+    def chat_attributes(self, kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
+        """What every chat call's span starts with: operation, provider, category, model, numbers, stream."""
+        attributes: dict[str, AttributeValue] = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: self.provider,
+            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
+        }
+        model = kwargs.get("model")
+        if isinstance(model, str):
+            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
+        for key, name in self.number_parameters:
+            value = kwargs.get(name)
+            if key not in attributes and value is not None and (value := number_or_none(value)) is not None:
+                attributes[key] = value
+        if kwargs.get("stream") is True:
+            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        return attributes
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         """The span's start attributes from the call's keyword arguments (model first)."""

@@ -38,7 +38,6 @@ from looptrace.instrumentation._common import (
     client_spans_suppressed,
     get_field,
     int_or_none,
-    number_or_none,
     patch_retry_sleep,
     traced_async_request,
     traced_request,
@@ -132,11 +131,6 @@ def _wrap_async_stream_helper(original: Callable[..., Any], spec: _MessagesSpec)
     return stream
 
 
-_BASE_ATTRIBUTES: dict[str, AttributeValue] = {
-    semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-    semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
-    semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
-}
 _NUMBER_PARAMETERS = (
     (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
     (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
@@ -147,21 +141,13 @@ _NUMBER_PARAMETERS = (
 class _MessagesSpec(CallSpec):
     provider = PROVIDER
     suppress_client_spans = True
+    number_parameters = _NUMBER_PARAMETERS
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {**_BASE_ATTRIBUTES}
-        model = kwargs.get("model")
-        if isinstance(model, str):
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-        for key, name in _NUMBER_PARAMETERS:
-            value = kwargs.get(name)
-            if value is not None and (value := number_or_none(value)) is not None:
-                attributes[key] = value
+        attributes = self.chat_attributes(kwargs)
         stop = kwargs.get("stop_sequences")
         if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
-        if kwargs.get("stream") is True:
-            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         if content.capture:
             system = kwargs.get("system")
             if isinstance(system, str):

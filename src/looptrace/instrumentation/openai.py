@@ -41,7 +41,6 @@ from looptrace.instrumentation._common import (
     StreamAccumulator,
     get_field,
     int_or_none,
-    number_or_none,
     patch_retry_sleep,
     wrap_async_method,
     wrap_method,
@@ -92,32 +91,20 @@ def is_instrumented() -> bool:
 
 class _ChatSpec(CallSpec):
     provider = PROVIDER
+    number_parameters = (
+        (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_completion_tokens"),
+        (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
+        (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+        (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+    )
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
-            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
-        }
-        model = kwargs.get("model")
-        if isinstance(model, str):
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-        max_tokens = number_or_none(kwargs.get("max_completion_tokens"))
-        if max_tokens is None:
-            max_tokens = number_or_none(kwargs.get("max_tokens"))
-        if max_tokens is not None:
-            attributes[semconv.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
-        for key, name in ((semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"), (semconv.GEN_AI_REQUEST_TOP_P, "top_p")):
-            value = number_or_none(kwargs.get(name))
-            if value is not None:
-                attributes[key] = value
+        attributes = self.chat_attributes(kwargs)
         stop = kwargs.get("stop")
         if isinstance(stop, str):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
         elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
-        if kwargs.get("stream") is True:
-            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
         if content.capture:
             messages = kwargs.get("messages")
             if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
@@ -221,26 +208,14 @@ class _ChunkAccumulator(StreamAccumulator):
 
 class _ResponsesSpec(CallSpec):
     provider = PROVIDER
+    number_parameters = (
+        (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_output_tokens"),
+        (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+        (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+    )
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-            semconv.GEN_AI_PROVIDER_NAME: PROVIDER,
-            semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_LLM,
-        }
-        model = kwargs.get("model")
-        if isinstance(model, str):
-            attributes[semconv.GEN_AI_REQUEST_MODEL] = model
-        for key, name in (
-            (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_output_tokens"),
-            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
-            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
-        ):
-            value = number_or_none(kwargs.get(name))
-            if value is not None:
-                attributes[key] = value
-        if kwargs.get("stream") is True:
-            attributes[semconv.GEN_AI_REQUEST_STREAM] = True
+        attributes = self.chat_attributes(kwargs)
         if content.capture:
             instructions = kwargs.get("instructions")
             if isinstance(instructions, str):

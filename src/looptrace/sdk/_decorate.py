@@ -14,11 +14,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from types import TracebackType
 from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from looptrace.sdk import _state
 
-__all__ = ["ArgumentBinder", "CallHandle", "bound_arguments", "decorate"]
+__all__ = ["ArgumentBinder", "AsyncWithFromWith", "CallHandle", "bound_arguments", "decorate"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -44,6 +45,28 @@ class CallHandle(Protocol):
     def __enter__(self) -> Any: ...
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None: ...
+
+
+class AsyncWithFromWith:
+    """`async with` for a handle whose `with` never blocks: the same enter and exit."""
+
+    def __enter__(self) -> Self:
+        raise NotImplementedError
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        """Enter as `with` does."""
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Exit as `with` does."""
+        self.__exit__(exc_type, exc, tb)
 
 
 _POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD

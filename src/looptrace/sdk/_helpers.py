@@ -29,7 +29,7 @@ from opentelemetry.util.types import AttributeValue
 from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._content import redact_text, render_content, to_text
-from looptrace.sdk._decorate import ArgumentBinder, decorate
+from looptrace.sdk._decorate import ArgumentBinder, AsyncWithFromWith, decorate
 from looptrace.sdk._errors import ConfigurationError
 from looptrace.sdk._internal import log_internal_error
 from looptrace.sdk._rollup import compute_cost_or_none
@@ -50,7 +50,7 @@ UNSET: Any = _Unset()
 """Marks an argument that was not given (None is a valid tool input)."""
 
 
-class _SpanHandle:
+class _SpanHandle(AsyncWithFromWith):
     """One helper span's life: start, make current, record content and errors, end.
 
     A handle serves one `with` block at a time; as a decorator it copies itself for each call.
@@ -130,14 +130,6 @@ class _SpanHandle:
             self._token = None
             otel_context.detach(token)  # pyright: ignore[reportArgumentType]  # our own attach() token
         self._end(exc)
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     # --- protocol used by _decorate -----------------------------------------------------------
     def _fresh(self) -> Self:

@@ -20,7 +20,7 @@ from typing import Any, ParamSpec, Self, TypeVar
 from opentelemetry import context as otel_context
 
 from looptrace.sdk import _state
-from looptrace.sdk._decorate import ArgumentBinder, decorate
+from looptrace.sdk._decorate import ArgumentBinder, AsyncWithFromWith, decorate
 from looptrace.sdk._internal import log_internal_error
 from looptrace.sdk._session_ids import current_session, session_attributes, with_session
 
@@ -30,7 +30,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Session:
+class Session(AsyncWithFromWith):
     """A session block: a context manager (sync and async) and a decorator (any kind of function).
 
     A handle serves one `with` block at a time; as a decorator each call enters its own block.
@@ -73,14 +73,6 @@ class Session:
     ) -> None:
         token, self._token = self._token, None
         self._detach(token)
-
-    async def __aenter__(self) -> Self:
-        return self.__enter__()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     # --- protocol used by _decorate -----------------------------------------------------------
     def _fresh(self) -> Self:
