@@ -275,6 +275,58 @@ class TraceStoreContract:
         assert outlines[1].attributes == {} and outlines[2].events == []
         assert store.get_span_outlines(tid(99)) == []
 
+    def test_span_payloads_are_what_the_outlines_leave_out_in_start_order(self, store: TraceStore) -> None:
+        payload = span(
+            7,
+            70,
+            None,
+            "agent",
+            0,
+            50,
+            resource_attributes={"service.name": "bot", "host": {"cpus": 8}},
+            attributes={"prompt": "long text ünïcode 🎉 " * 50, "n": -(2**62), "f": 0.1, "l": [1, None, True]},
+            events=[SpanEvent("first", T0 + 5 * MS, {"k": "v"}), SpanEvent("second", T0 + 2**40)],
+            links=[SpanLink(tid(8), sid(80), {"why": "retry"}), SpanLink(tid(9), sid(90))],
+        )
+        child = llm(7, 71, 70, 10, 20, resource_attributes={"service.name": "bot", "host": {"cpus": 8}})
+        bare = Span(tid(7), sid(72), sid(69), "bare", T0 - 5, T0 - 10)
+        store.write([child, payload, bare], [], 1)
+
+        payloads = store.get_span_payloads(tid(7))
+
+        whole = store.get_spans(tid(7))
+        assert payloads.span_ids == [s.span_id for s in whole] == [sid(72), sid(70), sid(71)]
+        assert payloads.resource_attributes == [s.resource_attributes for s in whole]
+        assert payloads.attributes == [s.attributes for s in whole]
+        assert payloads.events == [s.events for s in whole]
+        assert payloads.links == [s.links for s in whole]
+        # Outline and payload, span by span, are the whole span.
+        outlines = store.get_span_outlines(tid(7))
+        rejoined = [
+            replace(o, resource_attributes=r, attributes=a, events=e, links=k)
+            for o, r, a, e, k in zip(
+                outlines,
+                payloads.resource_attributes,
+                payloads.attributes,
+                payloads.events,
+                payloads.links,
+                strict=True,
+            )
+        ]
+        assert rejoined == [bare, payload, child]
+        # Every span gets payload containers of its own, resources included.
+        payloads.resource_attributes[1]["edited"] = True
+        payloads.attributes[0]["edited"] = True
+        assert "edited" not in payloads.resource_attributes[2] and payloads.attributes[1].get("edited") is None
+        empty = store.get_span_payloads(tid(99))
+        assert (empty.span_ids, empty.resource_attributes, empty.attributes, empty.events, empty.links) == (
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+
     def test_one_span_comes_back_whole_by_its_id(self, store: TraceStore) -> None:
         spans = [
             span(1, 1, None, "root", 0, 10, attributes={"a": [1, {"b": None}]}),

@@ -22,12 +22,13 @@ from contextlib import contextmanager
 from looptrace.model import LogRecord, Span, SpanId, TraceId, TraceSummary
 from looptrace.query.critical_path import compute_critical_path, find_bottlenecks
 from looptrace.query.tree import build_tree, compute_rollups, compute_totals, summarize_trace
-from looptrace.query.views import SpanNode, SpanView, TraceView
+from looptrace.query.views import SpanNode, SpanView, TraceDocument, TraceView
 from looptrace.storage.api import (
     SORT_KEYS,
     ErrorRate,
     LatencyStats,
     ModelUsage,
+    SpanPayloads,
     Totals,
     TracePage,
     TraceQuery,
@@ -45,6 +46,8 @@ _SPAN_ID_LENGTH = 16
 _AMBIGUOUS_CANDIDATES = 10
 _MAX_BUCKETS = 100_000
 _HEX = re.compile(r"[0-9a-f]+")
+_DOCUMENT_ATTEMPTS = 2
+"""Reads of outline and payload that may disagree (the trace is being written) before one whole read."""
 _OUTLINE_CACHE_SPANS = 200_000
 """How many spans the outline views kept for `get_span` may hold in all (about 1 KB each)."""
 
@@ -210,6 +213,52 @@ class QueryService:
             return None
         return build_trace_view(spans, self._reader.get_logs(full_id))
 
+    def get_trace_document(self, trace_id: str) -> TraceDocument | None:
+        """What `get_trace` returns, with the tree read from span outlines and the payloads beside it.
+
+        For `GET /api/v1/traces/{trace_id}`: the tree, rollups and critical path come from the
+        outline view that `get_trace_skeleton` and `get_span` share (kept while the trace is
+        unchanged, so a big trace whose skeleton was opened or warmed builds no tree at all),
+        and the payloads from `TraceReader.get_span_payloads`, so no span is decoded twice.
+        The document's view is shared: read it, never modify it.
+
+        Args:
+            trace_id: as for `get_trace` (a unique prefix works).
+
+        Returns:
+            The document, or None when no trace has that id (or prefix).
+
+        Raises:
+            ValueError: `trace_id` is not hex or is too short or too long.
+            AmbiguousTraceIdError: the prefix matches several traces.
+        """
+        full_id = self._resolve_trace_id(trace_id)
+        if full_id is None:
+            return None
+        for _ in range(_DOCUMENT_ATTEMPTS):
+            found = self._outline_view(full_id)
+            if found is None:
+                return None
+            view, positions = found
+            with _collector_paused():  # a dict or two per span, none in a cycle (see `build_trace_view`)
+                payloads = _aligned(self._reader.get_span_payloads(full_id), view, positions)
+            if payloads is not None:
+                return TraceDocument(view=view, payloads=payloads, logs=self._reader.get_logs(full_id))
+        # Spans kept arriving between the two reads: one read of whole spans is consistent by itself.
+        spans = self._reader.get_spans(full_id)
+        whole = build_trace_view(spans, self._reader.get_logs(full_id)) if spans else None
+        if whole is None:
+            return None
+        nodes = [node.span for node in whole.spans]
+        payloads = SpanPayloads(
+            span_ids=[span.span_id for span in nodes],
+            resource_attributes=[span.resource_attributes for span in nodes],
+            attributes=[span.attributes for span in nodes],
+            events=[span.events for span in nodes],
+            links=[span.links for span in nodes],
+        )
+        return TraceDocument(view=whole, payloads=payloads, logs=whole.logs)
+
     def get_trace_skeleton(self, trace_id: str) -> TraceView | None:
         """The trace page without payloads: what a waterfall draws, at a fraction of `get_trace`'s cost.
 
@@ -372,6 +421,28 @@ class QueryService:
         if not service:
             raise ValueError("service must not be empty")
         return self._reader.operations(service)
+
+
+def _aligned(payloads: SpanPayloads, view: TraceView, positions: dict[SpanId, int]) -> SpanPayloads | None:
+    """`payloads` reordered to the view's span order; None when they are not of the same spans."""
+    ids = payloads.span_ids
+    if len(ids) != len(view.spans) or len(positions) != len(ids):
+        return None
+    order = [-1] * len(ids)
+    try:
+        for index, span_id in enumerate(ids):
+            order[positions[span_id]] = index
+    except KeyError:
+        return None
+    if -1 in order:  # an id read twice, so another one is missing
+        return None
+    return SpanPayloads(
+        span_ids=[ids[i] for i in order],
+        resource_attributes=[payloads.resource_attributes[i] for i in order],
+        attributes=[payloads.attributes[i] for i in order],
+        events=[payloads.events[i] for i in order],
+        links=[payloads.links[i] for i in order],
+    )
 
 
 def _summary_key(summary: TraceSummary) -> tuple[object, ...]:

@@ -8,6 +8,9 @@
                 └── logs: LogRecord*
     SpanView ───┬── node: SpanNode
                 └── logs: LogRecord*
+    TraceDocument ─┬── view: TraceView            (span outlines: no payloads)
+                   ├── payloads: SpanPayloads     (aligned with view.spans)
+                   └── logs: LogRecord*
 
 Every type is a slots dataclass with no behaviour beyond properties.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from looptrace.model import LogRecord, Span, SpanId, TraceSummary
+from looptrace.storage.api import SpanPayloads
 
 
 @dataclass(slots=True)
@@ -123,4 +127,19 @@ class SpanView:
 
     trace_id: str
     node: SpanNode
+    logs: list[LogRecord] = field(default_factory=list[LogRecord])
+
+
+@dataclass(slots=True)
+class TraceDocument:
+    """The trace page as `GET /api/v1/traces/{trace_id}` sends it, payloads apart from the tree.
+
+    `view` is a `TraceView` whose spans may be outlines (see `TraceReader.get_span_outlines`),
+    and may be shared with other callers: read it, never modify it. A span's payload is in
+    `payloads` at the span's position in `view.spans` (`payloads.span_ids[i]` is
+    `view.spans[i].span.span_id`). Together they are what `QueryService.get_trace` returns.
+    """
+
+    view: TraceView
+    payloads: SpanPayloads
     logs: list[LogRecord] = field(default_factory=list[LogRecord])

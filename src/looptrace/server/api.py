@@ -170,14 +170,14 @@ async def search_traces(
 
 def _trace_body(service: QueryService, trace_id: str) -> bytes:
     try:
-        view = service.get_trace(trace_id)
+        doc = service.get_trace_document(trace_id)
     except AmbiguousTraceIdError as exc:
         raise HTTPException(status_code=422, detail={"message": str(exc), "candidates": exc.candidates}) from None
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    if view is None:
+    if doc is None:
         raise HTTPException(status_code=404, detail=f"trace {trace_id} not found")
-    return orjson.dumps(_json.trace_json(view), option=orjson.OPT_NON_STR_KEYS)
+    return _json.trace_document_body(doc)
 
 
 @router.get("/api/v1/traces/{trace_id}", tags=["traces"], summary="One trace: tree, rollups, critical path")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from looptrace.model import LogRecord, Span, TraceId, TraceSummary
+from looptrace.model import Attributes, LogRecord, Span, SpanEvent, SpanId, SpanLink, TraceId, TraceSummary
 
 SortKey = Literal["start", "duration", "spans", "errors", "llm_calls", "tokens", "cost"]
 SORT_KEYS: tuple[SortKey, ...] = ("start", "duration", "spans", "errors", "llm_calls", "tokens", "cost")
@@ -125,6 +125,22 @@ class ErrorRate:
     error_trace_count: int
 
 
+@dataclass(slots=True)
+class SpanPayloads:
+    """The payload of every span of one trace, one list per field (`TraceReader.get_span_payloads`).
+
+    What `TraceReader.get_span_outlines` leaves out. Every list has one entry per span, aligned
+    with `span_ids`, in `get_spans` order; each entry is what `get_spans` returns for that field
+    (every span has containers of its own).
+    """
+
+    span_ids: list[SpanId]
+    resource_attributes: list[Attributes]
+    attributes: list[Attributes]
+    events: list[list[SpanEvent]]
+    links: list[list[SpanLink]]
+
+
 class TraceWriter(Protocol):
     """Writes normalized spans and logs. Called by the ingest pipeline's single writer thread."""
 
@@ -173,6 +189,15 @@ class TraceReader(Protocol):
         payload: each span is as `get_spans` returns it, except that `attributes`,
         `resource_attributes` and `links` are empty and every event keeps only its name and
         time (its `attributes` are empty). Every promoted field is filled.
+        """
+        ...
+
+    def get_span_payloads(self, trace_id: TraceId) -> SpanPayloads:
+        """The payload of every stored span of one trace, in start order; empty lists when unknown.
+
+        The complement of `get_span_outlines`: outline plus payload, span by span, is what
+        `get_spans` returns. Column-wise, so that a caller which already holds a trace's
+        outlines (and the view built from them) reads and decodes only the payload.
         """
         ...
 

@@ -9,6 +9,7 @@ the whole write budget at 40,000 spans/s.
 from __future__ import annotations
 
 import json
+import math
 import operator
 from collections.abc import Sequence
 from dataclasses import fields
@@ -111,8 +112,19 @@ def dump_json(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
-        # orjson refuses integers beyond 64 bits and non-JSON types; the stdlib does not.
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        # orjson refuses integers beyond 64 bits and non-JSON types; the stdlib does not. It would
+        # write NaN and Infinity as such, which no JSON parser reads back: null, as orjson does.
+        return json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _dump_attributes(attributes: dict[str, Any]) -> str:
@@ -203,24 +215,35 @@ def columns_to_spans(columns: list[list[Any]]) -> list[Span]:
     into lists, and the payload texts parse in one pass per column.
     """
     columns = list(columns)
+    (columns[_RESOURCE], columns[_ATTRIBUTES], columns[_EVENTS], columns[_LINKS]) = decode_payloads(
+        columns[_RESOURCE], columns[_ATTRIBUTES], columns[_EVENTS], columns[_LINKS]
+    )
+    return list(map(Span, *columns))
+
+
+def decode_payloads(
+    resources: list[str], attributes: list[str], events: list[str], links: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[list[SpanEvent]], list[list[SpanLink]]]:
+    """The payload columns of spans (resource, attributes, events, links) from their stored JSON text."""
     # The spans of one trace share a handful of resources: parse each text once, and give each
     # span its own copy (a shared dict would leak a caller's edit into the sibling spans).
-    resources: dict[str, dict[str, Any]] = {}
-    for text in columns[_RESOURCE]:
-        if text not in resources:
-            resources[text] = orjson.loads(text)
-    columns[_RESOURCE] = [dict(resources[text]) for text in columns[_RESOURCE]]
+    parsed: dict[str, dict[str, Any]] = {}
+    for text in resources:
+        if text not in parsed:
+            parsed[text] = orjson.loads(text)
     loads = orjson.loads
-    columns[_ATTRIBUTES] = [{} if text == "{}" else loads(text) for text in columns[_ATTRIBUTES]]
-    columns[_EVENTS] = [
-        [] if text == "[]" else [SpanEvent(e["name"], e["time_ns"], e["attributes"]) for e in loads(text)]
-        for text in columns[_EVENTS]
-    ]
-    columns[_LINKS] = [
-        [] if text == "[]" else [SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in loads(text)]
-        for text in columns[_LINKS]
-    ]
-    return list(map(Span, *columns))
+    return (
+        [dict(parsed[text]) for text in resources],
+        [{} if text == "{}" else loads(text) for text in attributes],
+        [
+            [] if text == "[]" else [SpanEvent(e["name"], e["time_ns"], e["attributes"]) for e in loads(text)]
+            for text in events
+        ],
+        [
+            [] if text == "[]" else [SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in loads(text)]
+            for text in links
+        ],
+    )
 
 
 def rows_to_logs(rows: list[tuple[Any, ...]]) -> list[LogRecord]:

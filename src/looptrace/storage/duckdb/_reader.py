@@ -14,8 +14,15 @@ from typing import Any
 import duckdb
 
 from looptrace.model import LogRecord, Span, SpanEvent, TraceId, TraceSummary
-from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, Totals, TracePage, TraceQuery
-from looptrace.storage.duckdb._arrow import LOG_COLUMNS, SPAN_READ_COLUMNS, columns_to_spans, dump_json, rows_to_logs
+from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, SpanPayloads, Totals, TracePage, TraceQuery
+from looptrace.storage.duckdb._arrow import (
+    LOG_COLUMNS,
+    SPAN_READ_COLUMNS,
+    columns_to_spans,
+    decode_payloads,
+    dump_json,
+    rows_to_logs,
+)
 from looptrace.storage.duckdb._schema import first_row
 
 _SORT_COLUMNS: dict[str, str] = {
@@ -221,6 +228,22 @@ def get_span_outlines(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list
             *tail,
         )
     )
+
+
+_PAYLOAD_SQL = (
+    f"SELECT span_id, {', '.join(_OUTLINE_PAYLOAD)} FROM spans "
+    "WHERE start_ns BETWEEN $start AND $max_start AND trace_id = $trace_id ORDER BY start_ns, span_id"
+)
+
+
+def get_span_payloads(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> SpanPayloads:
+    """The payload columns of one trace's spans in start order, the complement of `get_span_outlines`."""
+    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    if bounds is None:
+        return SpanPayloads([], [], [], [], [])
+    table = cur.sql(_PAYLOAD_SQL, params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id})
+    span_ids, resources, attributes, events, links = [column.to_pylist() for column in table.to_arrow_table().columns]
+    return SpanPayloads(span_ids, *decode_payloads(resources, attributes, events, links))
 
 
 def get_span(cur: duckdb.DuckDBPyConnection, trace_id: TraceId, span_id: str) -> Span | None:

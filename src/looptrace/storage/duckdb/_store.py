@@ -16,6 +16,7 @@ from looptrace.storage.api import (
     ErrorRate,
     LatencyStats,
     ModelUsage,
+    SpanPayloads,
     StorageError,
     StoreLockedError,
     Totals,
@@ -29,9 +30,11 @@ _T = TypeVar("_T")
 
 # DuckDB checkpoints (compresses the WAL into the file) when the WAL reaches this size. At the
 # default 16 MiB a checkpoint lands every ~15,000 spans and rewrites the still-open row group
-# (122,880 rows, ~130 MB of spans) each time; 256 MiB writes most row groups once. The cost: up
-# to 256 MiB of WAL to replay after a crash, and as much un-checkpointed data in memory.
-_CHECKPOINT_THRESHOLD = "256MiB"
+# (122,880 rows, ~130 MB of spans) each time. 256 MiB wrote most row groups once but kept as much
+# un-checkpointed data in memory: the server peaked at 469 MB in bench/bench_ingest.py (target
+# < 400 MB). 64 MiB: 342 MB there, at the same ingest rate within the noise. The cost: up to
+# 64 MiB of WAL to replay after a crash.
+_CHECKPOINT_THRESHOLD = "64MiB"
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -167,6 +170,11 @@ class DuckDBTraceStore:
         """Every span of one trace without its JSON payload (see `TraceReader.get_span_outlines`)."""
         with self._reader() as cur:
             return _reader.get_span_outlines(cur, trace_id)
+
+    def get_span_payloads(self, trace_id: TraceId) -> SpanPayloads:
+        """The payload of every span of one trace (see `TraceReader.get_span_payloads`)."""
+        with self._reader() as cur:
+            return _reader.get_span_payloads(cur, trace_id)
 
     def get_span(self, trace_id: TraceId, span_id: str) -> Span | None:
         """One span with its payload, None when unknown."""
