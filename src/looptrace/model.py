@@ -13,7 +13,7 @@ as OTLP sends them: a `datetime` would drop the last three digits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
 
 TraceId: TypeAlias = str
@@ -106,6 +106,12 @@ class Span:
     def counts_as_llm_call(self) -> bool:
         """Whether rollups count this span as one LLM call (and its tokens and cost)."""
         return self.category == "llm" and not self.is_duplicate_llm
+
+
+_SPAN_FIELDS = tuple(f.name for f in fields(Span))
+PROMOTED_FIELDS: tuple[str, ...] = _SPAN_FIELDS[_SPAN_FIELDS.index("category") :]
+"""The promoted fields' names in `Span`'s order (category … is_duplicate_llm): one list for the
+store's columns and the API's span objects."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from looptrace.model import LogRecord, Span, SpanEvent, TraceSummary
+from looptrace.model import PROMOTED_FIELDS, LogRecord, Span, SpanEvent, TraceSummary
 from looptrace.query.views import Rollup, SpanNode, TraceDocument, TraceTotals, TraceView
 from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, SpanPayloads, Totals
 
@@ -251,24 +251,7 @@ _SPAN_TEMPLATE: JSONDict = dict.fromkeys(
         "attributes",
         "events",
         "links",
-        "category",
-        "provider",
-        "request_model",
-        "response_model",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cost_usd",
-        "cost_source",
-        "finish_reason",
-        "tool_name",
-        "tool_call_id",
-        "session_id",
-        "user_id",
-        "agent_name",
-        "iteration",
-        "is_duplicate_llm",
+        *PROMOTED_FIELDS,
         "depth",
         "child_count",
         "is_orphan",

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from looptrace.model import LogRecord, Span, SpanEvent, SpanLink
+from looptrace.model import PROMOTED_FIELDS, LogRecord, Span, SpanEvent, SpanLink
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -38,24 +38,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "attributes",
     "events",
     "links",
-    "category",
-    "provider",
-    "request_model",
-    "response_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-    "cost_source",
-    "finish_reason",
-    "tool_name",
-    "tool_call_id",
-    "session_id",
-    "user_id",
-    "agent_name",
-    "iteration",
-    "is_duplicate_llm",
+    *PROMOTED_FIELDS,
 )
 _INT_COLUMNS = frozenset(
     {
