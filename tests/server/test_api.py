@@ -218,3 +218,5 @@ async def test_healthz_reports_pipeline_progress(loaded: httpx.AsyncClient) -> N
     body = (await loaded.get("/healthz")).json()
     assert body["status"] == "ok"
     assert body["ingest"]["spans_stored"] == 18
+    assert body["ingest"]["records_decoded_twice"] == 0
+    assert body["skeletons_built_ahead"] == 0  # 18 spans: far below the warmer's threshold

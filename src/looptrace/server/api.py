@@ -111,6 +111,7 @@ async def healthz(request: Request) -> JSONResponse:
                 "logs_stored": stats.logs_written,
                 "batches_stored": stats.batches_written,
                 "records_replayed": stats.records_replayed,
+                "records_decoded_twice": stats.records_decoded_twice,
                 "write_failures": stats.write_failures,
                 "last_error": stats.last_error,
                 "log_bytes_pending": runtime.log.uncommitted_bytes,
