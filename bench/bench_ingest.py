@@ -15,6 +15,7 @@ busy process (max_export_batch_size 512).
 Run (takes about two minutes):
 
     .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8] [--traces-per-request 1,23]
+                                           [--fresh-server]
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ def main() -> None:
     parser.add_argument(
         "--traces-per-request", default="1,23", help="comma-separated traces per request (default 1,23)"
     )
+    parser.add_argument("--fresh-server", action="store_true", help="an empty server for each run")
     args = parser.parse_args()
 
     sender_counts = [int(s) for s in args.senders.split(",")]
@@ -163,34 +165,39 @@ def main() -> None:
     # Fresh traces for every run: the store ignores spans it already holds.
     runs = [make_requests(args.traces, size) for size, _ in cases]
 
-    workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
-    server = ServerProcess(workdir / "data", free_port(), free_port())
-    started = time.perf_counter()
-    server.start("--no-grpc")
-    print(f"server ready in {time.perf_counter() - started:.2f} s (fsync on)", flush=True)
-    try:
-        assert server.process is not None
-        pid = server.process.pid
-        print(
-            f"{'spans/request':>13} {'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} "
-            f"{'server CPU µs/span':>19} {'refused':>8}"
-        )
-        for (_, senders), requests in zip(cases, runs, strict=True):
-            cpu_before = cpu_sec(pid)
-            accepted, stored, failures = run(server, requests, senders)
-            spans = sum(n for _, n in requests)
-            cpu_us = (cpu_sec(pid) - cpu_before) / spans * 1e6
-            print(
-                f"{spans / len(requests):>13.0f} {senders:>8} {accepted:>17,.0f} {stored:>15,.0f} {cpu_us:>19.1f} "
-                f"{failures:>8}",
-                flush=True,
-            )
-        load = os.getloadavg()
-        print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        print(f"server peak RSS: {peak_rss_mb(server.process.pid):.0f} MB")
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"{'spans/request':>13} {'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} "
+        f"{'server CPU µs/span':>19} {'refused':>8}"
+    )
+    # One server for every run (the store grows: later runs pay for DuckDB checkpoints), or with
+    # --fresh-server one empty server per run.
+    groups = [[i] for i in range(len(cases))] if args.fresh_server else [list(range(len(cases)))]
+    peak_rss = 0.0
+    for group in groups:
+        workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
+        server = ServerProcess(workdir / "data", free_port(), free_port())
+        server.start("--no-grpc")
+        try:
+            assert server.process is not None
+            pid = server.process.pid
+            for i in group:
+                senders, requests = cases[i][1], runs[i]
+                cpu_before = cpu_sec(pid)
+                accepted, stored, failures = run(server, requests, senders)
+                spans = sum(n for _, n in requests)
+                cpu_us = (cpu_sec(pid) - cpu_before) / spans * 1e6
+                print(
+                    f"{spans / len(requests):>13.0f} {senders:>8} {accepted:>17,.0f} {stored:>15,.0f} "
+                    f"{cpu_us:>19.1f} {failures:>8}",
+                    flush=True,
+                )
+            peak_rss = max(peak_rss, peak_rss_mb(pid))
+        finally:
+            server.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"server peak RSS (fsync on): {peak_rss:.0f} MB")
 
 
 if __name__ == "__main__":
