@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { extent, linearScale, linePath, seriesBy } from "../../src/looptrace/ui/charts.js";
+import { bucketMs, extent, linearScale, linePath, seriesBy } from "../../src/looptrace/ui/charts.js";
 import { groupSessions } from "../../src/looptrace/ui/sessions.js";
 
 test("stats rows group into sorted series per model", () => {
@@ -22,6 +22,17 @@ test("scales and paths", () => {
   assert.equal(linearScale(3, 3, 0, 100)(3), 50);
   assert.equal(linePath([{ x: 0, y: 0 }, { x: 10, y: 10 }], sx, sx), "M0.0 0.0 L100.0 100.0");
   assert.deepEqual(extent(new Map()), { x0: 0, x1: 1, y0: 0, y1: 1 });
+});
+
+test("a bucket's width widens the time domain to whole buckets, so one bucket is a range", () => {
+  assert.equal(bucketMs("1h"), 3_600_000);
+  assert.equal(bucketMs("15m"), 900_000);
+  assert.equal(bucketMs("30"), 30_000);
+  assert.equal(bucketMs("1.5d"), 129_600_000);
+  assert.equal(bucketMs("soon"), 0);
+  const one = new Map([["a", [{ x: 1_000, y: 2 }]]]);
+  assert.deepEqual(extent(one, 3_600_000), { x0: 1_000, x1: 3_601_000, y0: 0, y1: 2 });
+  assert.deepEqual(extent(one), { x0: 1_000, x1: 1_000, y0: 0, y1: 2 });
 });
 
 test("sessions group trace summaries and sum their cost", () => {

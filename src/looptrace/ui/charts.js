@@ -18,8 +18,20 @@ export function linearScale(d0, d1, r0, r1) {
   return (v) => r0 + ((v - d0) / (d1 - d0)) * (r1 - r0);
 }
 
-/** Domain of x and y across every series; y always includes 0. */
-export function extent(seriesMap) {
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Milliseconds of a bucket like "1h", "15m", "30s" or "1d" (the API's `bucket`); 0 when unreadable. */
+export function bucketMs(text) {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(String(text ?? ""));
+  return m ? Number(m[1]) * UNIT_MS[m[2] || "s"] : 0;
+}
+
+/**
+ * Domain of x and y across every series; y always includes 0. With `widthMs` (the bucket), x
+ * spans whole buckets, from the first bucket's start to the last one's end, so one bucket is a
+ * time range and not a point.
+ */
+export function extent(seriesMap, widthMs = 0) {
   let x0 = Infinity;
   let x1 = -Infinity;
   let y1 = 0;
@@ -31,7 +43,7 @@ export function extent(seriesMap) {
     }
   }
   if (!Number.isFinite(x0)) return { x0: 0, x1: 1, y0: 0, y1: 1 };
-  return { x0, x1, y0: 0, y1: y1 || 1 };
+  return { x0, x1: x1 + widthMs, y0: 0, y1: y1 || 1 };
 }
 
 /** An SVG path "M x y L x y ..." through the points, rounded to 0.1 px. */

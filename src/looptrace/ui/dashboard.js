@@ -2,15 +2,17 @@
 import { getJson } from "./api.js";
 import { h, svg, clear } from "./dom.js";
 import { formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
-import { PALETTE, extent, linearScale, linePath, seriesBy } from "./charts.js";
+import { PALETTE, bucketMs, extent, linearScale, linePath, seriesBy } from "./charts.js";
 
 const W = 640;
 const H = 200;
 const PAD = { left: 64, right: 12, top: 10, bottom: 28 };
 
-function lineChart(title, seriesMap, formatY, id) {
-  const { x0, x1, y1 } = extent(seriesMap);
-  const sx = linearScale(x0, x1, PAD.left, W - PAD.right);
+/** One line per series over time; `widthMs` is the bucket: points sit at their bucket's middle. */
+function lineChart(title, seriesMap, formatY, id, widthMs) {
+  const { x0, x1, y1 } = extent(seriesMap, widthMs);
+  const toX = linearScale(x0, x1, PAD.left, W - PAD.right);
+  const sx = (x) => toX(x + widthMs / 2);
   const sy = linearScale(0, y1, H - PAD.bottom, PAD.top);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", id, role: "img", "aria-label": title });
   chart.appendChild(svg("line", { x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right, y2: H - PAD.bottom, class: "axis" }));
@@ -84,10 +86,10 @@ export function renderDashboard(root, params) {
     .then(([models, latency, errors]) => {
       if (disposed) return;
       clear(body).append(
-        lineChart("Cost by model (USD)", seriesBy(models.rows, "model", (r) => r.cost_usd), formatCost, "cost-chart"),
-        lineChart("Tokens by model", seriesBy(models.rows, "model", (r) => r.input_tokens + r.output_tokens), formatTokens, "tokens-chart"),
+        lineChart("Cost by model (USD)", seriesBy(models.rows, "model", (r) => r.cost_usd), formatCost, "cost-chart", bucketMs(models.bucket)),
+        lineChart("Tokens by model", seriesBy(models.rows, "model", (r) => r.input_tokens + r.output_tokens), formatTokens, "tokens-chart", bucketMs(models.bucket)),
         latencyChart(latency.rows),
-        lineChart("Span error rate", seriesBy(errors.rows.map((r) => ({ ...r, series: "error rate" })), "series", (r) => r.error_rate * 100), (v) => `${v.toFixed(1)}%`, "errors-chart"),
+        lineChart("Span error rate", seriesBy(errors.rows.map((r) => ({ ...r, series: "error rate" })), "series", (r) => r.error_rate * 100), (v) => `${v.toFixed(1)}%`, "errors-chart", bucketMs(errors.bucket)),
       );
     })
     .catch((err) => {
