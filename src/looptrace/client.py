@@ -310,19 +310,9 @@ class LogRecord(TypedDict):
     offset_ms: NotRequired[float]
 
 
-class TraceTotals(TypedDict):
-    """A whole trace's totals and shape."""
+class TraceTotals(Rollup):
+    """A whole trace's totals (the root subtrees' rollups together) and its shape."""
 
-    span_count: int
-    error_count: int
-    llm_calls: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    total_tokens: int
-    cost_usd: float
-    unpriced_llm_calls: int
     max_depth: int
     root_count: int
     orphan_count: int
