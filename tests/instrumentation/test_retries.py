@@ -14,6 +14,8 @@ HAIKU = "claude-3-5-haiku-20241022"
 GPT = "gpt-4o-mini"
 # A short retry-after keeps the clients' back-off sleeps to ~10 ms (both honour retry-after-ms).
 QUICK = 0.01
+# The seconds the client sleeps before the next attempt: the retry-after it honoured, or its jittered back-off.
+DELAY = "looptrace.retry.delay_s"
 
 
 def retry_events(span: Any) -> list[dict[str, Any]]:
@@ -40,8 +42,8 @@ def test_anthropic_retries_that_then_succeed_are_events_on_one_ok_span(fake_llm:
     assert span.status.status_code == StatusCode.UNSET
     assert span.attributes["looptrace.retries"] == 2
     assert retry_events(span) == [
-        {"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429"},
-        {"looptrace.retry.attempt": 2, "http.response.status_code": 529, "error.type": "529"},
+        {"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429", DELAY: QUICK},
+        {"looptrace.retry.attempt": 2, "http.response.status_code": 529, "error.type": "529", DELAY: QUICK},
     ]
     assert exception_events(span) == []
     assert span.attributes["gen_ai.usage.output_tokens"] > 0
@@ -84,7 +86,9 @@ async def test_async_anthropic_retries_are_recorded(fake_llm: FakeLLM, captured_
 
     span = only_llm_span(captured_spans)
     assert span.attributes["looptrace.retries"] == 1
-    assert retry_events(span) == [{"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429"}]
+    assert retry_events(span) == [
+        {"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429", DELAY: QUICK}
+    ]
 
 
 def test_openai_retries_that_then_succeed_are_events_on_one_ok_span(fake_llm: FakeLLM, captured_spans):
@@ -97,8 +101,8 @@ def test_openai_retries_that_then_succeed_are_events_on_one_ok_span(fake_llm: Fa
     assert span.status.status_code == StatusCode.UNSET
     assert span.attributes["looptrace.retries"] == 2
     assert retry_events(span) == [
-        {"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429"},
-        {"looptrace.retry.attempt": 2, "http.response.status_code": 503, "error.type": "503"},
+        {"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429", DELAY: QUICK},
+        {"looptrace.retry.attempt": 2, "http.response.status_code": 503, "error.type": "503", DELAY: QUICK},
     ]
     assert exception_events(span) == []
 
@@ -134,6 +138,8 @@ def test_a_connection_failure_that_is_retried_names_the_exception(captured_spans
     assert event["looptrace.retry.attempt"] == 1
     assert "http.response.status_code" not in event
     assert event["error.type"] != "_OTHER"
+    # No retry-after to honour: the client's first back-off, 0.5 s less up to 25 % jitter.
+    assert 0.375 <= event[DELAY] <= 0.5
 
 
 def test_calls_without_retries_carry_no_retry_attribute(fake_llm: FakeLLM, captured_spans):
@@ -143,3 +149,41 @@ def test_calls_without_retries_carry_no_retry_attribute(fake_llm: FakeLLM, captu
     span = only_llm_span(captured_spans)
     assert "looptrace.retries" not in span.attributes
     assert retry_events(span) == []
+
+
+async def test_async_openai_retry_events_carry_the_retry_after_delay(fake_llm: FakeLLM, captured_spans):
+    fake_llm.enqueue(ErrorReply(529, retry_after_sec=QUICK))
+    async with openai.AsyncOpenAI(base_url=fake_llm.openai_base_url, api_key="x", max_retries=1) as client:
+        await client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+
+    (event,) = retry_events(only_llm_span(captured_spans))
+    assert event["http.response.status_code"] == 503
+    assert event[DELAY] == QUICK
+
+
+class _OwnBackoffClient(openai.OpenAI):
+    """A client whose back-off does not go through the hook looptrace patches (as another version's might)."""
+
+    def _calculate_retry_timeout(self, *args: Any, **kwargs: Any) -> float:
+        return QUICK
+
+
+def test_a_retry_whose_delay_is_not_seen_is_still_recorded_without_it(fake_llm: FakeLLM, captured_spans):
+    fake_llm.enqueue(ErrorReply(429, retry_after_sec=QUICK))
+    with _OwnBackoffClient(base_url=fake_llm.openai_base_url, api_key="x", max_retries=1) as client:
+        client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+
+    span = only_llm_span(captured_spans)
+    assert span.attributes["looptrace.retries"] == 1
+    assert retry_events(span) == [{"looptrace.retry.attempt": 1, "http.response.status_code": 429, "error.type": "429"}]
+
+
+def test_retry_events_keep_the_time_the_failure_was_seen_not_the_end_of_the_sleep(fake_llm: FakeLLM, captured_spans):
+    fake_llm.enqueue(ErrorReply(429, retry_after_sec=0.2))
+    with openai.OpenAI(base_url=fake_llm.openai_base_url, api_key="x", max_retries=1) as client:
+        client.chat.completions.create(model=GPT, messages=[{"role": "user", "content": "hi"}])
+
+    span = only_llm_span(captured_spans)
+    (event,) = [e for e in span.events if e.name == "looptrace.retry"]
+    assert event.attributes[DELAY] == 0.2
+    assert span.end_time - event.timestamp >= 0.2e9

@@ -70,6 +70,7 @@ __all__ = [
     "wrap_async_retry_sleep",
     "wrap_method",
     "wrap_retry_sleep",
+    "wrap_retry_timeout",
 ]
 
 T = TypeVar("T")
@@ -249,6 +250,7 @@ class LLMSpan:
     __slots__ = (
         "_content",
         "_first_chunk_ns",
+        "_pending_retry",
         "_runtime",
         "_start_ns",
         "ended",
@@ -270,6 +272,7 @@ class LLMSpan:
         self._start_ns = start_ns
         self._content = content
         self._first_chunk_ns: int | None = None
+        self._pending_retry: _PendingRetry | None = None
         self.ended = False
         self.retries = 0
         self.suppress_client_spans = suppress_client_spans
@@ -349,13 +352,47 @@ class LLMSpan:
             log_internal_error("looptrace could not record an LLM error")
         self.finish(record)
 
-    def record_retry(self, options: Mapping[str, Any], error: BaseException | None) -> None:
+    @property
+    def retry_pending(self) -> bool:
+        """Whether a retry was begun whose event is not recorded yet."""
+        return self._pending_retry is not None
+
+    def begin_retry(self, options: Mapping[str, Any], error: BaseException | None) -> None:
+        """Note a retry the client is about to sleep for; `flush_retry` records its event.
+
+        Args:
+            options: The client's retry-sleep keyword arguments; see `record_retry`.
+            error: The exception the client is handling, if it retries because of one.
+        """
+        self._pending_retry = _PendingRetry(options, error, _now_ns(self._runtime))
+
+    def flush_retry(self, delay_s: float | None = None) -> None:
+        """Record the event of the retry begun last (at the time it began); nothing when none is pending.
+
+        Args:
+            delay_s: How long the client sleeps before the next attempt, when known.
+        """
+        pending = self._pending_retry
+        if pending is None:
+            return
+        self._pending_retry = None
+        self.record_retry(pending.options, pending.error, delay_s, pending.at_ns)
+
+    def record_retry(
+        self,
+        options: Mapping[str, Any],
+        error: BaseException | None,
+        delay_s: float | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None:
         """Add a `looptrace.retry` event for an attempt the client failed and is about to retry.
 
         Args:
             options: The client's retry-sleep keyword arguments (`retries_taken`, `response`); any
                 of them may be missing in another client version, which only leaves attributes out.
             error: The exception the client is handling, if it retries because of one.
+            delay_s: How long the client sleeps before the next attempt, when known.
+            timestamp_ns: When the client decided to retry; now when None.
         """
         if self.ended:
             return
@@ -373,7 +410,10 @@ class LLMSpan:
             attributes[semconv.ERROR_TYPE] = type(error).__qualname__
         else:
             attributes[semconv.ERROR_TYPE] = "_OTHER"
-        self.span.add_event(semconv.EVENT_RETRY, attributes, timestamp=_now_ns(self._runtime))
+        if delay_s is not None:
+            attributes[semconv.LOOPTRACE_RETRY_DELAY_S] = delay_s
+        at = _now_ns(self._runtime) if timestamp_ns is None else timestamp_ns
+        self.span.add_event(semconv.EVENT_RETRY, attributes, timestamp=at)
 
     def _response_attributes(self, record: ResponseRecord) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {}
@@ -396,6 +436,15 @@ class LLMSpan:
         if record.output_messages is not None:
             self._content.put(attributes, semconv.GEN_AI_OUTPUT_MESSAGES, record.output_messages)
         return attributes
+
+
+@dataclass(slots=True)
+class _PendingRetry:
+    """A retry the client is about to sleep for, until its event is recorded."""
+
+    options: Mapping[str, Any]
+    error: BaseException | None
+    at_ns: int
 
 
 def _now_ns(runtime: _state.Runtime) -> int:
@@ -556,6 +605,9 @@ def patch_retry_sleep(patcher: Patcher, module_name: str) -> None:
         return
     patcher.patch(clients[0], "_sleep_for_retry", wrap_retry_sleep)
     patcher.patch(clients[1], "_sleep_for_retry", wrap_async_retry_sleep)
+    base = getattr(module, "BaseClient", None)
+    if isinstance(base, type):
+        patcher.patch(base, "_calculate_retry_timeout", wrap_retry_timeout)
 
 
 def wrap_retry_sleep(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -563,8 +615,10 @@ def wrap_retry_sleep(original: Callable[..., Any]) -> Callable[..., Any]:
 
     The Stainless-generated clients (anthropic, openai) call `_sleep_for_retry(retries_taken=...,
     response=...)` once per failed attempt they are about to retry, inside the `except` block of the
-    failure when an exception caused it. Our bookkeeping never raises; outside an instrumented call
-    the wrapper only forwards.
+    failure when an exception caused it. The delay is not an argument: the sleep computes it with
+    `_calculate_retry_timeout` (jittered), so the event waits for that call (`wrap_retry_timeout`)
+    to record the delay it returned, and is recorded without it when the sleep ends first. Our
+    bookkeeping never raises; outside an instrumented call the wrapper only forwards.
 
     Args:
         original: The client's method.
@@ -576,9 +630,14 @@ def wrap_retry_sleep(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = _ACTIVE_CALL.get()
-        if call is not None:
-            _note_retry(call, kwargs)
-        return original(self, *args, **kwargs)
+        if call is None:
+            return original(self, *args, **kwargs)
+        _begin_retry(call, kwargs)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            # When the delay hook did not run (another client version), the event goes without it.
+            _note_retry(call, None)
 
     return wrapper
 
@@ -596,16 +655,51 @@ def wrap_async_retry_sleep(original: Callable[..., Awaitable[Any]]) -> Callable[
     @functools.wraps(original)
     async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = _ACTIVE_CALL.get()
-        if call is not None:
-            _note_retry(call, kwargs)
-        return await original(self, *args, **kwargs)
+        if call is None:
+            return await original(self, *args, **kwargs)
+        _begin_retry(call, kwargs)
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            # When the delay hook did not run (another client version), the event goes without it.
+            _note_retry(call, None)
 
     return wrapper
 
 
-def _note_retry(call: LLMSpan, kwargs: Mapping[str, Any]) -> None:
+def wrap_retry_timeout(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a client's `_calculate_retry_timeout` so that the retry being slept for records its delay.
+
+    Args:
+        original: The client's method (shared by its sync and async clients).
+
+    Returns:
+        The wrapped method; it returns what the original returns.
+    """
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        delay = original(self, *args, **kwargs)
+        call = _ACTIVE_CALL.get()
+        if call is not None and call.retry_pending:
+            seconds = number_or_none(delay)
+            _note_retry(call, None if seconds is None else float(seconds))
+        return delay
+
+    return wrapper
+
+
+def _begin_retry(call: LLMSpan, kwargs: Mapping[str, Any]) -> None:
     try:
-        call.record_retry(kwargs, sys.exc_info()[1])
+        # sys.exc_info() now: it is the failure the client handles, the reason for this retry.
+        call.begin_retry(kwargs, sys.exc_info()[1])
+    except Exception:
+        log_internal_error("looptrace could not record a retry")
+
+
+def _note_retry(call: LLMSpan, delay_s: float | None) -> None:
+    try:
+        call.flush_retry(delay_s)
     except Exception:
         log_internal_error("looptrace could not record a retry")
 

@@ -2,11 +2,21 @@
 
 Patched (class attributes, so every client, existing or future, is covered):
 
-    Completions.create / AsyncCompletions.create    (client.chat.completions) plain and stream=True
+    Completions.create / AsyncCompletions.create    (client.chat.completions) plain and stream=True;
+                                                    the `chat.completions.stream()` helper calls
+                                                    create, so it is covered too
+    Completions.parse / AsyncCompletions.parse      structured output; it posts by itself (not
+                                                    through create), so it is patched the same way
     Responses.create / AsyncResponses.create        (client.responses) plain and stream=True; the
                                                     `responses.stream()` helper calls create, so it
                                                     is covered too
-    SyncAPIClient._sleep_for_retry (and async)      a `looptrace.retry` event per retried attempt
+    Responses.parse / AsyncResponses.parse          structured output, likewise posted by itself
+    SyncAPIClient._sleep_for_retry (and async)      a `looptrace.retry` event per retried attempt,
+    BaseClient._calculate_retry_timeout             with the delay the client sleeps
+
+A structured-output call records what the model wrote (the JSON text) as its output message, and
+`gen_ai.output.type` "json" when the request asks for a JSON schema or JSON mode (a pydantic
+`response_format` / `text_format`, or the equivalent dict).
 
 The Responses API has no finish reason: `gen_ai.response.finish_reasons` is derived from the
 response's status as Chat Completions would say it ("stop", "tool_calls" when it calls a function,
@@ -66,16 +76,19 @@ def _patch_all(patcher: Patcher) -> None:
     from openai.resources.chat.completions import AsyncCompletions, Completions
 
     spec = _ChatSpec()
-    patcher.patch(Completions, "create", lambda original: wrap_method(original, spec))
-    patcher.patch(AsyncCompletions, "create", lambda original: wrap_async_method(original, spec))
+    # parse() is missing from old clients: `patch` skips an attribute the class does not define.
+    for name in ("create", "parse"):
+        patcher.patch(Completions, name, lambda original: wrap_method(original, spec))
+        patcher.patch(AsyncCompletions, name, lambda original: wrap_async_method(original, spec))
     try:
         from openai.resources.responses import AsyncResponses, Responses
     except ImportError:  # pragma: no cover  # a client from before the Responses API
         pass
     else:
         responses_spec = _ResponsesSpec()
-        patcher.patch(Responses, "create", lambda original: wrap_method(original, responses_spec))
-        patcher.patch(AsyncResponses, "create", lambda original: wrap_async_method(original, responses_spec))
+        for name in ("create", "parse"):
+            patcher.patch(Responses, name, lambda original: wrap_method(original, responses_spec))
+            patcher.patch(AsyncResponses, name, lambda original: wrap_async_method(original, responses_spec))
     patch_retry_sleep(patcher, "openai._base_client")
 
 
@@ -105,6 +118,9 @@ class _ChatSpec(CallSpec):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
         elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+        output_type = _output_type(kwargs.get("response_format"))
+        if output_type is not None:
+            attributes[semconv.GEN_AI_OUTPUT_TYPE] = output_type
         if content.capture:
             messages = kwargs.get("messages")
             if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
@@ -216,6 +232,12 @@ class _ResponsesSpec(CallSpec):
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         attributes = self.chat_attributes(kwargs)
+        text_format = kwargs.get("text_format")
+        output_type = _output_type(
+            text_format if isinstance(text_format, type) else get_field(kwargs.get("text"), "format")
+        )
+        if output_type is not None:
+            attributes[semconv.GEN_AI_OUTPUT_TYPE] = output_type
         if content.capture:
             instructions = kwargs.get("instructions")
             if isinstance(instructions, str):
@@ -331,6 +353,16 @@ def _responses_finish_reason(response: Any, status: Any, parts: list[dict[str, A
     if status == "failed":
         return "error"
     return status if isinstance(status, str) else None
+
+
+def _output_type(response_format: Any) -> str | None:
+    """The GenAI output type a response format asks for: json (a model class, json_schema, json_object) or text."""
+    if isinstance(response_format, type):
+        return "json"  # parse(): the client turns the model class into a strict JSON schema
+    kind = get_field(response_format, "type")
+    if kind in ("json_schema", "json_object"):
+        return "json"
+    return "text" if kind == "text" else None
 
 
 def _text_part(text: Any) -> dict[str, Any]:
