@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
@@ -21,18 +20,6 @@ PROMPT = "Give me the capital of France as JSON."
 class City(BaseModel):
     city: str
     population_millions: float
-
-
-@pytest.fixture
-def client(fake_llm: FakeLLM, captured_spans: CapturedSpans) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=fake_llm.openai_base_url, api_key="test", max_retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-async def async_client(fake_llm: FakeLLM, captured_spans: CapturedSpans) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(base_url=fake_llm.openai_base_url, api_key="test", max_retries=0) as client:
-        yield client
 
 
 def only_span(captured: CapturedSpans) -> Any:

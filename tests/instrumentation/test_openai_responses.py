@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from looptrace.demo.fake_llm import ErrorReply, FakeLLM, TextReply, Usage
+from looptrace.demo.fake_llm import ErrorReply, TextReply, Usage
 from looptrace.testing import CapturedSpans
 
 MODEL = "gpt-4o-mini"
@@ -20,18 +19,6 @@ TOOLS: list[Any] = [
         "parameters": {"type": "object", "properties": {"expression": {"type": "string"}}},
     }
 ]
-
-
-@pytest.fixture
-def client(fake_llm: FakeLLM, captured_spans: CapturedSpans) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=fake_llm.openai_base_url, api_key="test", max_retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-async def async_client(fake_llm: FakeLLM, captured_spans: CapturedSpans) -> AsyncIterator[openai.AsyncOpenAI]:
-    async with openai.AsyncOpenAI(base_url=fake_llm.openai_base_url, api_key="test", max_retries=0) as client:
-        yield client
 
 
 def only_span(captured: CapturedSpans) -> Any:
