@@ -11,14 +11,13 @@ short id prefix matches.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
+from looptrace._gc import collector_paused
 from looptrace.model import LogRecord, Span, SpanId, TraceId, TraceSummary
 from looptrace.query.critical_path import compute_critical_path, find_bottlenecks
 from looptrace.query.tree import build_tree, compute_rollups, compute_totals, summarize_trace
@@ -82,24 +81,11 @@ def build_trace_view(spans: Sequence[Span], logs: Sequence[LogRecord] = ()) -> T
     Returns:
         The view, or None when `spans` is empty.
     """
-    with _collector_paused():
+    # A 100,000-span trace allocates some 400,000 small objects here (tree lists, rollups, nodes,
+    # segments), none in a reference cycle: with the collector on they add about half again to the
+    # time of the view.
+    with collector_paused():
         return _build_trace_view(spans, logs)
-
-
-@contextmanager
-def _collector_paused() -> Generator[None]:
-    # A 100,000-span trace allocates some 400,000 small objects here (tree lists, rollups,
-    # nodes, segments), none of them in a reference cycle. With the collector on, those
-    # allocations set off repeated full collections that walk the whole heap, the spans
-    # included, for nothing: they add about half again to the time of the view. Another thread
-    # may pause it too; whoever found it enabled turns it back on.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _build_trace_view(spans: Sequence[Span], logs: Sequence[LogRecord]) -> TraceView | None:
@@ -240,7 +226,7 @@ class QueryService:
             if found is None:
                 return None
             view, positions = found
-            with _collector_paused():  # a dict or two per span, none in a cycle (see `build_trace_view`)
+            with collector_paused():  # a dict or two per span, none in a cycle (see `build_trace_view`)
                 payloads = _aligned(self._reader.get_span_payloads(full_id), view, positions)
             if payloads is not None:
                 return TraceDocument(view=view, payloads=payloads, logs=self._reader.get_logs(full_id))
@@ -329,7 +315,7 @@ class QueryService:
                 self._outlines.move_to_end(trace_id)
                 return cached[1], cached[2]
         # Reading builds as many objects as the view does (spans, events, empty payloads).
-        with _collector_paused():
+        with collector_paused():
             view = _build_trace_view(self._reader.get_span_outlines(trace_id), ())
             if view is None:
                 return None

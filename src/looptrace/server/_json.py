@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 import orjson
 
+from looptrace._gc import collector_paused
 from looptrace.model import PROMOTED_FIELDS, LogRecord, Span, SpanEvent, TraceSummary
 from looptrace.query.views import Rollup, SpanNode, TraceDocument, TraceTotals, TraceView
 from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, SpanPayloads, Totals
@@ -347,17 +347,11 @@ def _span_objects(nodes: list[SpanNode], payloads: SpanPayloads, trace_start_ns:
 
 def trace_document_body(doc: TraceDocument) -> bytes:
     """`trace_document_json` encoded (orjson), as the trace route sends it."""
-    # Six or so containers per span, none in a reference cycle: with the collector on, they set
-    # off collections that walk everything the server holds (the outline views included).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # Six or so containers per span, none in a reference cycle.
+    with collector_paused():
         # Without OPT_NON_STR_KEYS (a third of the encoding time): every key is a str, the payloads'
         # included (they come out of JSON).
         return orjson.dumps(trace_document_json(doc))
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def totals_stats_json(t: Totals) -> JSONDict:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from looptrace.model import Span
+from looptrace.model import PROMOTED_FIELDS, Span
 from looptrace.query.service import QueryService
 from looptrace.query.views import TraceView
 from looptrace.server.api import JSONResponse
@@ -23,20 +23,9 @@ from looptrace.storage.api import TraceQuery
 
 router = APIRouter(tags=["Jaeger-compatible"])
 
-_PROMOTED = (
-    "category",
-    "provider",
-    "request_model",
-    "response_model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-    "cost_source",
-    "finish_reason",
-    "tool_name",
-)
+# The promoted fields from category to tool_name become `looptrace.*` tags; the ones after it
+# (ids, agent, iteration, the duplicate flag) are left out of the tag list.
+_PROMOTED = PROMOTED_FIELDS[: PROMOTED_FIELDS.index("tool_name") + 1]
 
 
 def _envelope(data: Any, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import fields
 from itertools import repeat
 from typing import Any
 
@@ -34,15 +35,19 @@ _SORT_COLUMNS: dict[str, str] = {
     "tokens": "total_tokens",
     "cost": "cost_usd",
 }
-_SUMMARY_COLUMNS = (
-    "trace_id, root_span_id, root_name, service_name, start_ns, end_ns, span_count, error_count, llm_calls, "
-    "input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, session_id, user_id, models, tools"
-)
+# The trace_summary columns are named after TraceSummary's fields, in its order.
+_SUMMARY_FIELDS = tuple(f.name for f in fields(TraceSummary))
+_SUMMARY_COLUMNS = ", ".join(_SUMMARY_FIELDS)
+_MODELS, _TOOLS = _SUMMARY_FIELDS.index("models"), _SUMMARY_FIELDS.index("tools")
 _LLM_CALL = "category = 'llm' AND NOT is_duplicate_llm"
 
 
 def _summary(row: tuple[Any, ...]) -> TraceSummary:
-    return TraceSummary(*row[:16], models=list(row[16]), tools=list(row[17]))
+    """A summary from a row that starts with `_SUMMARY_COLUMNS` (searches add columns after them)."""
+    values = list(row[: len(_SUMMARY_FIELDS)])
+    values[_MODELS] = list(values[_MODELS])
+    values[_TOOLS] = list(values[_TOOLS])
+    return TraceSummary(*values)
 
 
 def _encode_cursor(sort: str, value: int | float, trace_id: str) -> str:
@@ -159,9 +164,18 @@ def get_summary(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> TraceSumma
     return None if row is None else _summary(row)
 
 
+def _span_bounds(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> tuple[int, int] | None:
+    """(first span start, last span start) of a stored trace; None when the trace is unknown.
+
+    The range lets the zone maps skip every row group of other traces.
+    """
+    row = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    return None if row is None else (row[0], row[1])
+
+
 def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
     """Every span of one trace in start order, found through the trace's start range."""
-    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    bounds = _span_bounds(cur, trace_id)
     if bounds is None:
         return []
     table = cur.sql(
@@ -201,7 +215,7 @@ _OUTLINE_SQL = (
 
 def get_span_outlines(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
     """Every span of one trace in start order, without attributes, resources, links or event attributes."""
-    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    bounds = _span_bounds(cur, trace_id)
     if bounds is None:
         return []
     table = cur.sql(_OUTLINE_SQL, params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id})
@@ -238,7 +252,7 @@ _PAYLOAD_SQL = (
 
 def get_span_payloads(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> SpanPayloads:
     """The payload columns of one trace's spans in start order, the complement of `get_span_outlines`."""
-    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    bounds = _span_bounds(cur, trace_id)
     if bounds is None:
         return SpanPayloads([], [], [], [], [])
     table = cur.sql(_PAYLOAD_SQL, params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id})
@@ -248,7 +262,7 @@ def get_span_payloads(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> Span
 
 def get_span(cur: duckdb.DuckDBPyConnection, trace_id: TraceId, span_id: str) -> Span | None:
     """One span with its payload, found through the trace's start range."""
-    bounds = first_row(cur.execute("SELECT start_ns, max_start_ns FROM trace_summary WHERE trace_id = ?", [trace_id]))
+    bounds = _span_bounds(cur, trace_id)
     if bounds is None:
         return None
     row = first_row(

@@ -140,10 +140,18 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
         con.execute("COMMIT")
     except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
+        rollback(con)
         raise
     check_schema_version(con)
+
+
+def rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """Roll the open transaction back, keeping quiet if that fails too.
+
+    The error that made the caller roll back is the one to report, not a failure to roll back.
+    """
+    with contextlib.suppress(duckdb.Error):
+        cur.execute("ROLLBACK")
 
 
 def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,7 +9,6 @@ Every function here runs on the writer cursor, under the store's write lock.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import duckdb
@@ -17,7 +16,7 @@ import pyarrow as pa
 
 from looptrace.model import LogRecord, Span
 from looptrace.storage.duckdb._arrow import logs_to_arrow, spans_to_arrow
-from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row
+from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rollback
 from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, rollups_to_arrow
 
 
@@ -75,12 +74,6 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, spans: list[Span], stored: dict
         return spans
     stored_keys = set(rows)
     return [span for span in spans if (span.trace_id, span.span_id) not in stored_keys]
-
-
-def _rollback(cur: duckdb.DuckDBPyConnection) -> None:
-    # The error that made us roll back is the one to report, not a failure to roll back.
-    with contextlib.suppress(duckdb.Error):
-        cur.execute("ROLLBACK")
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -142,7 +135,7 @@ def write_batch(
         cur.execute("UPDATE meta SET value = ? WHERE key = ?", [log_position, LOG_POSITION_KEY])
         cur.execute("COMMIT")
     except BaseException:
-        _rollback(cur)
+        rollback(cur)
         raise
     operations.update(new_operations)
 
@@ -169,7 +162,7 @@ def delete_traces_before(cur: duckdb.DuckDBPyConnection, cutoff_ns: int) -> int:
         cur.execute("DELETE FROM logs WHERE trace_id IS NULL AND time_ns < ?", [cutoff_ns])
         cur.execute("COMMIT")
     except BaseException:
-        _rollback(cur)
+        rollback(cur)
         raise
     return len(trace_ids)
 
