@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, Protocol, Self, TypeVar, cast
 
 from looptrace.sdk import _state
 
-__all__ = ["ArgumentBinder", "AsyncWithFromWith", "CallHandle", "bound_arguments", "decorate"]
+__all__ = ["ArgumentBinder", "AsyncWithFromWith", "CallHandle", "decorate"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -257,19 +257,3 @@ def decorate(template: CallHandle, fn: Callable[P, R]) -> Callable[P, R]:
             return result
 
     return wrapper
-
-
-def bound_arguments(
-    binder: ArgumentBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> dict[str, Any] | None:
-    """The call's arguments by name, without `self`/`cls`, or None when they cannot be bound.
-
-    Args:
-        binder: The function's binder (None when it has no signature).
-        args: Positional arguments.
-        kwargs: Keyword arguments.
-
-    Returns:
-        The arguments by parameter name.
-    """
-    return None if binder is None else binder.bind(args, kwargs)

@@ -252,9 +252,34 @@ def _record_error(runtime: _state.Runtime, span: Span, error: BaseException) -> 
     span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
 
 
+class _OutputHandle(_SpanHandle):
+    """A handle with an `output`: recorded under `_OUTPUT_KEY`, and a decorated function's return value."""
+
+    _OUTPUT_KEY: str
+
+    @property
+    def output(self) -> object:
+        """The result; setting it records it as content under the handle's output attribute.
+
+        gen_ai.tool.call.result for a tool, output.value for a step, gen_ai.output.messages for an
+        LLM call.
+        """
+        return self._output
+
+    @output.setter
+    def output(self, value: object) -> None:
+        self._output = value
+        self._set_content(self._OUTPUT_KEY, value)
+
+    def _record_return(self, value: object) -> None:
+        self.output = value
+
+
 # --- tool ---------------------------------------------------------------------------------------
-class ToolCall(_SpanHandle):
+class ToolCall(_OutputHandle):
     """A tool execution span (`execute_tool <name>`). Set `output` inside the block."""
+
+    _OUTPUT_KEY = semconv.GEN_AI_TOOL_CALL_RESULT
 
     def __init__(
         self,
@@ -267,16 +292,6 @@ class ToolCall(_SpanHandle):
         super().__init__(name, attributes)
         self._input = input
         self._call_id = call_id
-
-    @property
-    def output(self) -> object:
-        """The tool's result; setting it records gen_ai.tool.call.result."""
-        return self._output
-
-    @output.setter
-    def output(self, value: object) -> None:
-        self._output = value
-        self._set_content(semconv.GEN_AI_TOOL_CALL_RESULT, value)
 
     def _span_name(self) -> str:
         return f"{semconv.OP_EXECUTE_TOOL} {self._name}"
@@ -291,10 +306,6 @@ class ToolCall(_SpanHandle):
             attributes[semconv.GEN_AI_TOOL_CALL_ID] = self._call_id
         self._put_input(runtime, attributes, semconv.GEN_AI_TOOL_CALL_ARGUMENTS)
         return attributes
-
-    def _record_return(self, value: object) -> None:
-        self._output = value
-        self._set_content(semconv.GEN_AI_TOOL_CALL_RESULT, value)
 
 
 def tool(
@@ -322,30 +333,19 @@ def tool(
 
 
 # --- step ---------------------------------------------------------------------------------------
-class Step(_SpanHandle):
+class Step(_OutputHandle):
     """A chain step span; at its end it carries its subtree's LLM rollups."""
+
+    _OUTPUT_KEY = semconv.OUTPUT_VALUE
 
     def __init__(self, name: str, *, input: object = UNSET, attributes: Mapping[str, AttributeValue] | None = None):
         super().__init__(name, attributes)
         self._input = input
 
-    @property
-    def output(self) -> object:
-        """The step's result; setting it records output.value."""
-        return self._output
-
-    @output.setter
-    def output(self, value: object) -> None:
-        self._output = value
-        self._set_content(semconv.OUTPUT_VALUE, value)
-
     def _start_attributes(self, runtime: _state.Runtime) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {semconv.LOOPTRACE_SPAN_CATEGORY: semconv.CATEGORY_CHAIN}
         self._put_input(runtime, attributes, semconv.INPUT_VALUE)
         return attributes
-
-    def _record_return(self, value: object) -> None:
-        self.output = value
 
     def _before_end(self, runtime: _state.Runtime, error: BaseException | None) -> None:
         self._set_rollup(runtime, with_event=True)
@@ -587,8 +587,10 @@ def agent(
 
 
 # --- llm ----------------------------------------------------------------------------------------
-class LLMCall(_SpanHandle):
+class LLMCall(_OutputHandle):
     """A manual LLM call span (`chat <model>`), for clients looptrace does not instrument."""
+
+    _OUTPUT_KEY = semconv.GEN_AI_OUTPUT_MESSAGES
 
     def __init__(
         self,
@@ -619,16 +621,6 @@ class LLMCall(_SpanHandle):
         self.cost_usd: float | None = self._cost
         self.response_model: str | None = None
         self.finish_reason: str | None = None
-
-    @property
-    def output(self) -> object:
-        """The model's output; setting it records gen_ai.output.messages."""
-        return self._output
-
-    @output.setter
-    def output(self, value: object) -> None:
-        self._output = value
-        self._set_content(semconv.GEN_AI_OUTPUT_MESSAGES, value)
 
     def record_usage(
         self,
@@ -664,9 +656,6 @@ class LLMCall(_SpanHandle):
         }
         self._put_input(runtime, attributes, semconv.GEN_AI_INPUT_MESSAGES)
         return attributes
-
-    def _record_return(self, value: object) -> None:
-        self.output = value
 
     def _before_end(self, runtime: _state.Runtime, error: BaseException | None) -> None:
         attributes: dict[str, AttributeValue] = {}
