@@ -17,8 +17,8 @@ Nothing here raises into the caller: our own bookkeeping is wrapped and logged t
 `log_internal_error` (re-raised only under test, when init() asked for it).
 
 Per call this module does one `start_span` (with every request attribute), one `set_attributes`
-and one `end`: OpenTelemetry cleans attributes one by one, so they are gathered first. Content is
-serialised with one pre-built JSON encoder (`json.dumps` builds one per call).
+and one `end`: OpenTelemetry cleans attributes one by one, so they are gathered first. Content goes
+through `sdk._content.render_content`, as the SDK helpers' does (its JSON encoder is built once).
 
 Cost is not put on the span: the server prices every LLM span from its provider, model and
 token counts (`cost_source=computed`), and the SDK's rollups price it in-process the same way; a
@@ -30,8 +30,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
-import json
-import json.encoder
 import sys
 import threading
 import time
@@ -47,7 +45,7 @@ from opentelemetry.util.types import AttributeValue
 from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._config import Config
-from looptrace.sdk._content import redact_text, to_text, truncate_utf8
+from looptrace.sdk._content import render_content
 from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = [
@@ -181,48 +179,13 @@ class ContentWriter:
 
     def put(self, attributes: dict[str, AttributeValue], key: str, value: object) -> None:
         """Render `value` and store it under `key`, unless content capture is off."""
-        if not self.capture:
+        rendered = render_content(self._config, value) if self.capture else None
+        if rendered is None:
             return
-        config = self._config
-        text, cut = truncate_utf8(redact_text(config, _to_json(value)), config.max_content_bytes)
-        attributes[key] = text
-        if cut and key not in self.truncated:
+        attributes[key] = rendered[0]
+        if rendered[1] and key not in self.truncated:
             self.truncated.append(key)
 
-
-def _make_json_encoder() -> Callable[[object], str]:
-    """`sdk._content.to_text` with its encoder built once.
-
-    `json.dumps(value, default=str, ensure_ascii=False)` builds a C encoder per call, which costs
-    as much as the encoding of a few messages. Without the C accelerator, or if its signature is
-    not the one expected, this is `to_text` itself.
-    """
-    make: Any = getattr(json.encoder, "c_make_encoder", None)  # undocumented: the C accelerator's factory
-    if make is None:  # pragma: no cover  # interpreters without the C accelerator
-        return to_text
-    try:
-        # No circular-reference markers (they would be shared between threads): a circular value
-        # hits the recursion limit instead and goes to `to_text`, which reports it as `str` does.
-        encode_chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    except Exception:  # pragma: no cover  # another Python's private signature
-        return to_text
-    join = "".join
-
-    def encode(value: object) -> str:
-        if type(value) is str:
-            return value
-        try:
-            return join(encode_chunks(value, 0))
-        except (TypeError, ValueError, RecursionError):
-            return to_text(value)
-
-    probe: Any = [{"a": 1.5, "b": None, "é": [True]}]
-    if encode(probe) != to_text(probe):  # pragma: no cover  # another Python's encoder behaves differently
-        return to_text
-    return encode
-
-
-_to_json = _make_json_encoder()
 
 # Result types seen by `_is_iterator_type`; a plain dict: a racing write stores the same answer.
 _ITERATOR_TYPES: dict[type, bool] = {}

@@ -8,6 +8,9 @@ LLM clients call it too.
 from __future__ import annotations
 
 import json
+import json.encoder
+from collections.abc import Callable
+from typing import Any
 
 from looptrace.sdk._config import Config
 
@@ -16,6 +19,47 @@ __all__ = ["redact_text", "render_content", "to_text", "truncate_utf8"]
 # What json.dumps(value, default=str, ensure_ascii=False) builds on every call; built once, since
 # JSONEncoder.encode keeps no state between calls.
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
+def _encode_or_str(value: object) -> str:
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError):
+        # Circular structures and exotic keys: `str` is better than nothing and never raises here.
+        return str(value)
+
+
+def _make_fast_encoder() -> Callable[[object], str]:
+    """`_encode_or_str` with the C encoder built once.
+
+    `JSONEncoder.encode` still builds a C encoder per call, which costs as much as the encoding of
+    a few messages. Without the C accelerator, or if its signature is not the one expected, this
+    is `_encode_or_str` itself.
+    """
+    make: Any = getattr(json.encoder, "c_make_encoder", None)  # undocumented: the C accelerator's factory
+    if make is None:  # pragma: no cover  # interpreters without the C accelerator
+        return _encode_or_str
+    try:
+        # No circular-reference markers (they would be shared between threads): a circular value
+        # hits the recursion limit instead and goes to `_encode_or_str`, which reports it as `str` does.
+        encode_chunks = make(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    except Exception:  # pragma: no cover  # another Python's private signature
+        return _encode_or_str
+    join = "".join
+
+    def encode(value: object) -> str:
+        try:
+            return join(encode_chunks(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            return _encode_or_str(value)
+
+    probe: Any = [{"a": 1.5, "b": None, "é": [True]}, "x"]
+    if encode(probe) != _encode_or_str(probe):  # pragma: no cover  # another Python's encoder behaves differently
+        return _encode_or_str
+    return encode
+
+
+_encode = _make_fast_encoder()
 
 
 def to_text(value: object) -> str:
@@ -29,11 +73,7 @@ def to_text(value: object) -> str:
     """
     if isinstance(value, str):
         return value
-    try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError):
-        # Circular structures and exotic keys: `str` is better than nothing and never raises here.
-        return str(value)
+    return _encode(value)
 
 
 def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
