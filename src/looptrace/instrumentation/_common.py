@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
+import json
 import sys
 import threading
 import time
@@ -877,3 +878,30 @@ def int_or_none(value: Any) -> int | None:
 def number_or_none(value: Any) -> float | int | None:
     """`value` when it is an int or float (not a bool), else None."""
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def json_or_text(text: Any) -> Any:
+    """Tool-call arguments as JSON when they parse (empty text is no arguments), else as they came."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        return text
+
+
+def function_definition(source: Any, schema_field: str) -> dict[str, Any]:
+    """A GenAI tool definition from a client's function tool: name, description, parameters.
+
+    Args:
+        source: The object (or dict) holding `name`, `description` and the schema.
+        schema_field: Where the schema is: `input_schema` (Anthropic) or `parameters` (OpenAI).
+    """
+    definition: dict[str, Any] = {"type": "function", "name": get_field(source, "name")}
+    description = get_field(source, "description")
+    if description is not None:
+        definition["description"] = description
+    schema = get_field(source, schema_field)
+    if schema is not None:
+        definition["parameters"] = schema
+    return definition

@@ -22,7 +22,6 @@ the GenAI conventions do, and the two cache counts are recorded as parts of it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -36,8 +35,10 @@ from looptrace.instrumentation._common import (
     ResponseRecord,
     StreamAccumulator,
     client_spans_suppressed,
+    function_definition,
     get_field,
     int_or_none,
+    json_or_text,
     patch_retry_sleep,
     traced_async_request,
     traced_request,
@@ -244,11 +245,7 @@ class _MessageAccumulator(StreamAccumulator):
         _set_usage(record, self._usage)
         if self._capture:
             for index, chunks in self._json.items():
-                text = "".join(chunks)
-                try:
-                    self._blocks[index]["arguments"] = json.loads(text) if text else {}
-                except ValueError:
-                    self._blocks[index]["arguments"] = text
+                self._blocks[index]["arguments"] = json_or_text("".join(chunks))
             parts = [self._blocks[index] for index in sorted(self._blocks)]
             record.output_messages = [{"role": "assistant", "parts": parts, "finish_reason": self._stop_reason}]
         return record
@@ -305,11 +302,4 @@ def _part(block: Any) -> dict[str, Any]:
 
 
 def _tool_definition(tool: Any) -> dict[str, Any]:
-    definition: dict[str, Any] = {"type": "function", "name": get_field(tool, "name")}
-    description = get_field(tool, "description")
-    if description is not None:
-        definition["description"] = description
-    schema = get_field(tool, "input_schema")
-    if schema is not None:
-        definition["parameters"] = schema
-    return definition
+    return function_definition(tool, "input_schema")

@@ -36,7 +36,6 @@ the extra final chunk (with no choices) would change what the caller's loop sees
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,8 +48,10 @@ from looptrace.instrumentation._common import (
     Patcher,
     ResponseRecord,
     StreamAccumulator,
+    function_definition,
     get_field,
     int_or_none,
+    json_or_text,
     patch_retry_sleep,
     wrap_async_method,
     wrap_method,
@@ -216,7 +217,7 @@ class _ChunkAccumulator(StreamAccumulator):
                 if index in self._text:
                     parts.append({"type": "text", "content": "".join(self._text[index])})
                 for _, call in sorted(self._tool_calls.get(index, {}).items()):
-                    parts.append({**call, "arguments": _json_or_text(call["arguments"])})
+                    parts.append({**call, "arguments": json_or_text(call["arguments"])})
                 messages.append({"role": "assistant", "parts": parts, "finish_reason": self._finish.get(index)})
             record.output_messages = messages
         return record
@@ -339,7 +340,7 @@ class _ResponseEventAccumulator(StreamAccumulator):
                     parts.append(_text_part("".join(self._text[index])))
                 if index in self._calls:
                     call = self._calls[index]
-                    parts.append({**call, "arguments": _json_or_text(call["arguments"])})
+                    parts.append({**call, "arguments": json_or_text(call["arguments"])})
             record.output_messages = [{"role": "assistant", "parts": parts, "finish_reason": None}]
         return record
 
@@ -412,7 +413,7 @@ def _function_call_part(item: Any) -> dict[str, Any]:
         "type": "tool_call",
         "id": get_field(item, "call_id"),
         "name": get_field(item, "name"),
-        "arguments": _json_or_text(get_field(item, "arguments")),
+        "arguments": json_or_text(get_field(item, "arguments")),
     }
 
 
@@ -420,14 +421,7 @@ def _response_tool(tool: Any) -> dict[str, Any]:
     kind = get_field(tool, "type")
     if kind != "function":
         return {"type": kind}
-    definition: dict[str, Any] = {"type": "function", "name": get_field(tool, "name")}
-    description = get_field(tool, "description")
-    if description is not None:
-        definition["description"] = description
-    parameters = get_field(tool, "parameters")
-    if parameters is not None:
-        definition["parameters"] = parameters
-    return definition
+    return function_definition(tool, "parameters")
 
 
 def _set_usage(record: ResponseRecord, usage: Any) -> None:
@@ -439,15 +433,6 @@ def _set_usage(record: ResponseRecord, usage: Any) -> None:
 
 
 # --- content: OpenAI messages onto GenAI message parts ----------------------------------------
-
-
-def _json_or_text(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text) if text else {}
-    except ValueError:
-        return text
 
 
 def _message(message: Any) -> dict[str, Any]:
@@ -478,7 +463,7 @@ def _assistant_parts(message: Any) -> list[dict[str, Any]]:
                 "type": "tool_call",
                 "id": get_field(call, "id"),
                 "name": get_field(function, "name"),
-                "arguments": _json_or_text(get_field(function, "arguments")),
+                "arguments": json_or_text(get_field(function, "arguments")),
             }
         )
     return parts
@@ -488,11 +473,4 @@ def _tool_definition(tool: Any) -> dict[str, Any]:
     function = get_field(tool, "function")
     if function is None:
         return {"type": get_field(tool, "type")}
-    definition: dict[str, Any] = {"type": "function", "name": get_field(function, "name")}
-    description = get_field(function, "description")
-    if description is not None:
-        definition["description"] = description
-    parameters = get_field(function, "parameters")
-    if parameters is not None:
-        definition["parameters"] = parameters
-    return definition
+    return function_definition(function, "parameters")
