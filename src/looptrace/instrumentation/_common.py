@@ -40,13 +40,14 @@ from typing import Any, Generic, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._config import Config
 from looptrace.sdk._content import render_content
+from looptrace.sdk._helpers import put_usage, record_error
 from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = [
@@ -306,8 +307,7 @@ class LLMSpan:
             return
         try:
             span = self.span
-            span.record_exception(error, timestamp=self._runtime.now_ns(), escaped=True)
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            record_error(self._runtime, span, error)
             span.set_attribute(semconv.ERROR_TYPE, type(error).__qualname__)
             status_code = getattr(error, "status_code", None)
             if isinstance(status_code, int):
@@ -387,14 +387,9 @@ class LLMSpan:
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = record.response_model
         if record.finish_reasons:
             attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(record.finish_reasons)
-        for key, count in (
-            (semconv.GEN_AI_USAGE_INPUT_TOKENS, record.input_tokens),
-            (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, record.output_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, record.cache_read_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, record.cache_write_tokens),
-        ):
-            if count is not None:
-                attributes[key] = count
+        put_usage(
+            attributes, record.input_tokens, record.output_tokens, record.cache_read_tokens, record.cache_write_tokens
+        )
         if record.attributes:
             attributes.update(record.attributes)
         if record.output_messages is not None:

@@ -179,7 +179,7 @@ class _SpanHandle(AsyncWithFromWith):
         span = self._span
         try:
             if error is not None and not isinstance(error, GeneratorExit):
-                _record_error(runtime, span, error)
+                record_error(runtime, span, error)
             if self._has_end_hook:
                 self._before_end(runtime, error)
             if self._truncated:
@@ -247,9 +247,28 @@ class _SpanHandle(AsyncWithFromWith):
             span.add_event(semconv.EVENT_WORKFLOW_COMPLETED, attributes, timestamp=runtime.now_ns())
 
 
-def _record_error(runtime: _state.Runtime, span: Span, error: BaseException) -> None:
+def record_error(runtime: _state.Runtime, span: Span, error: BaseException) -> None:
+    """Mark `span` failed by `error`: an exception event and status ERROR "Type: message"."""
     span.record_exception(error, timestamp=runtime.now_ns(), escaped=True)
     span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+
+
+def put_usage(
+    attributes: dict[str, AttributeValue],
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cache_read_tokens: int | None,
+    cache_write_tokens: int | None,
+) -> None:
+    """Put the GenAI token-usage attributes that are known into `attributes`."""
+    for key, count in (
+        (semconv.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
+        (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
+        (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_tokens),
+        (semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, cache_write_tokens),
+    ):
+        if count is not None:
+            attributes[key] = count
 
 
 class _OutputHandle(_SpanHandle):
@@ -477,7 +496,7 @@ class AgentRun(_SpanHandle):
         try:
             self._detach(token)
             if self._pending_error is not None:
-                _record_error(runtime, span, self._pending_error)
+                record_error(runtime, span, self._pending_error)
             totals = runtime.rollup.totals_for(span)
             if totals.llm_calls:
                 span.set_attributes(totals.as_attributes())
@@ -663,14 +682,7 @@ class LLMCall(_OutputHandle):
             attributes[semconv.GEN_AI_RESPONSE_MODEL] = self.response_model
         if self.finish_reason is not None:
             attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = (self.finish_reason,)
-        for key, count in (
-            (semconv.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens),
-            (semconv.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read_tokens),
-            (semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, self.cache_write_tokens),
-        ):
-            if count is not None:
-                attributes[key] = count
+        put_usage(attributes, self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens)
         cost = self.cost_usd
         if cost is None and (self.input_tokens is not None or self.output_tokens is not None):
             cost = compute_cost_or_none(
