@@ -142,7 +142,7 @@ EXECUTE_TOOL_SPAN_PREFIX = "execute_tool "
 
 # --- Resource and general keys ----------------------------------------------------------------
 SERVICE_NAME = "service.name"
-EVENT_NAME = "event.name"  # log records: the event name when LogRecord.event_name is unset (older protos)
+EVENT_NAME = GEN_AI_EVENT_NAME  # log records: the event name when LogRecord.event_name is unset (older protos)
 EXCEPTION_EVENT = "exception"
 EXCEPTION_TYPE = "exception.type"
 EXCEPTION_MESSAGE = "exception.message"
@@ -154,8 +154,9 @@ CATEGORY_AGENT = "agent"
 CATEGORY_LLM = "llm"
 CATEGORY_TOOL = "tool"
 CATEGORY_CHAIN = "chain"
-# The article's plain `iteration` attribute, kept next to looptrace.iteration for its readers.
-ITERATION = "iteration"
+# The article's plain `iteration` attribute, kept next to looptrace.iteration for its readers:
+# the key normalize reads back (RAW_ITERATION), under the name the SDK writes it.
+ITERATION = RAW_ITERATION
 LOOPTRACE_AGENT_MAX_ITERATIONS = "looptrace.agent.max_iterations"
 LOOPTRACE_AGENT_MAX_ITERATIONS_EXCEEDED = "looptrace.agent.max_iterations_exceeded"
 LOOPTRACE_AGENT_ITERATIONS = "looptrace.agent.iterations"
@@ -190,7 +191,7 @@ LOOPTRACE_RETRY_DELAY_S = "looptrace.retry.delay_s"
 OPENAI_RESPONSE_STATUS = "openai.response.status"
 """On a Responses API span: the response's status (completed, incomplete, failed, ...)."""
 # Span-name prefixes the SDK helpers use (GenAI convention: "{operation} {name}").
-AGENT_ITERATION_SPAN_PREFIX = "agent_iteration_"
+AGENT_ITERATION_SPAN_PREFIX = RAW_ITERATION_SPAN_PREFIX
 
 
 # =============================================================================================
