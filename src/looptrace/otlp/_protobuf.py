@@ -265,31 +265,22 @@ def _kv_into(buf: bytes, pos: int, end: int, out: dict[str, Any], depth: int) ->
     out[key] = value
 
 
-def _attributes_of(buf: bytes, pos: int, end: int, tag: int) -> dict[str, Any]:
-    """Collect the attributes (repeated KeyValue with the given tag) of a Resource or scope-like message."""
-    out: dict[str, Any] = {}
-    while pos < end:
-        if buf[pos] == tag:
-            start, pos = _len(buf, pos + 1, end)
-            _kv_into(buf, start, pos, out, 0)
-        else:
-            pos = _skip(buf, pos, end)
-    return out
-
-
 def _scope(buf: bytes, pos: int, end: int) -> tuple[str, str]:
-    """InstrumentationScope → (name, version)."""
+    """InstrumentationScope → (name, version); a bad string is reported under `.scope`."""
     name = version = ""
-    while pos < end:
-        tag = buf[pos]
-        if tag == 0x0A:
-            start, pos = _len(buf, pos + 1, end)
-            name = _str(buf, start, pos)
-        elif tag == 0x12:
-            start, pos = _len(buf, pos + 1, end)
-            version = _str(buf, start, pos)
-        else:
-            pos = _skip(buf, pos, end)
+    try:
+        while pos < end:
+            tag = buf[pos]
+            if tag == 0x0A:
+                start, pos = _len(buf, pos + 1, end)
+                name = _str(buf, start, pos)
+            elif tag == 0x12:
+                start, pos = _len(buf, pos + 1, end)
+                version = _str(buf, start, pos)
+            else:
+                pos = _skip(buf, pos, end)
+    except InvalidItem as invalid:
+        raise invalid.within(".scope") from None
     return name, version
 
 
@@ -529,21 +520,6 @@ def service_name_of(resource_attributes: dict[str, Any]) -> str:
     return service if isinstance(service, str) and service else "unknown_service"
 
 
-def _resource(buf: bytes, pos: int, end: int, where: str) -> dict[str, Any]:
-    try:
-        return _attributes_of(buf, pos, end, 0x0A)
-    except InvalidItem as invalid:
-        detail = invalid.describe(where + ".resource.attributes")
-        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {detail}") from None
-
-
-def _scope_checked(buf: bytes, pos: int, end: int, where: str) -> tuple[str, str]:
-    try:
-        return _scope(buf, pos, end)
-    except InvalidItem as invalid:
-        raise OTLPDecodeError(f"body is not valid OTLP protobuf: {invalid.describe(where + '.scope')}") from None
-
-
 def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
     """Decode a serialized ExportTraceServiceRequest.
 
@@ -564,7 +540,7 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
             rs_start, pos = _len(buf, pos + 1, end)
             where = f"resource_spans[{rs_index}]"
             # The resource may follow the scopes on the wire; find it first.
-            resource_attributes, service_name = _resource_of(buf, rs_start, pos, where)
+            resource_attributes, service_name = _resource_of(buf, rs_start, pos)
             p = rs_start
             ss_index = 0
             while p < pos:
@@ -585,7 +561,7 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
                         bounds.append(q)
                     elif tag == 0x0A:
                         s_start, q = _len(buf, q + 1, p)
-                        found_name, found_version = _scope_checked(buf, s_start, q, where)
+                        found_name, found_version = _scope(buf, s_start, q)
                         scope_name = found_name or scope_name
                         scope_version = found_version or scope_version
                     else:
@@ -613,25 +589,37 @@ def decode_traces_protobuf(buf: bytes) -> DecodedTraces:
     return result
 
 
-def _resource_of(buf: bytes, pos: int, end: int, where: str) -> tuple[dict[str, Any], str]:
-    """Find field 1 (resource) of a ResourceSpans/ResourceLogs payload and decode its attributes."""
+def _resource_of(buf: bytes, pos: int, end: int) -> tuple[dict[str, Any], str]:
+    """Find field 1 (resource) of a ResourceSpans/ResourceLogs payload and decode its attributes.
+
+    An attribute that does not decode fails the whole request (the decoders' handler reports it
+    under `.resource.attributes`): every span of the resource would carry it.
+    """
     attributes: dict[str, Any] = {}
     while pos < end:
         if buf[pos] == 0x0A:
             start, pos = _len(buf, pos + 1, end)
-            attributes.update(_resource(buf, start, pos, where))
+            try:
+                while start < pos:  # Resource: field 1 is a repeated KeyValue
+                    if buf[start] == 0x0A:
+                        kv_start, start = _len(buf, start + 1, pos)
+                        _kv_into(buf, kv_start, start, attributes, 0)
+                    else:
+                        start = _skip(buf, start, pos)
+            except InvalidItem as invalid:
+                raise invalid.within(".resource.attributes") from None
         else:
             pos = _skip(buf, pos, end)
     return attributes, service_name_of(attributes)
 
 
-def _scope_of(buf: bytes, pos: int, end: int, where: str) -> tuple[str, str]:
+def _scope_of(buf: bytes, pos: int, end: int) -> tuple[str, str]:
     """Find field 1 (scope) of a ScopeSpans/ScopeLogs payload; ("", "") when absent."""
     name = version = ""
     while pos < end:
         if buf[pos] == 0x0A:
             start, pos = _len(buf, pos + 1, end)
-            found_name, found_version = _scope_checked(buf, start, pos, where)
+            found_name, found_version = _scope(buf, start, pos)
             name = found_name or name
             version = found_version or version
         else:
@@ -741,7 +729,7 @@ def decode_logs_protobuf(buf: bytes) -> DecodedLogs:
                 continue
             rl_start, pos = _len(buf, pos + 1, end)
             where = f"resource_logs[{rl_index}]"
-            resource_attributes, service_name = _resource_of(buf, rl_start, pos, where)
+            resource_attributes, service_name = _resource_of(buf, rl_start, pos)
             p = rl_start
             sl_index = 0
             while p < pos:
@@ -750,7 +738,7 @@ def decode_logs_protobuf(buf: bytes) -> DecodedLogs:
                     continue
                 sl_start, p = _len(buf, p + 1, pos)
                 where = f"resource_logs[{rl_index}].scope_logs[{sl_index}]"
-                scope_name, _ = _scope_of(buf, sl_start, p, where)
+                scope_name, _ = _scope_of(buf, sl_start, p)
                 q = sl_start
                 log_index = 0
                 while q < p:
