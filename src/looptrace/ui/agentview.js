@@ -8,7 +8,7 @@
 // The tree may hold skeleton rows (skeleton.js), which carry no attributes: tool input and
 // output, each iteration's action and the loop's final answer come from the spans' details,
 // fetched through `loadSpan` only for cards that stay on screen for a moment.
-import { h, clear } from "./dom.js";
+import { h, clear, fitToWindowBottom } from "./dom.js";
 import { formatCost, formatCount, formatDuration, formatTokens, formatValue } from "./format.js";
 import { MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolIo } from "./agent.js";
 
@@ -16,8 +16,6 @@ const LINE_PX = 20;
 const CARD_CHROME_PX = 20; // 2 × 6 px padding + 2 × 1 px border + 6 px gap
 const LOAD_DELAY_MS = 150;
 const CLIP_CHARS = 400;
-const MIN_SCROLLER_PX = 300;
-const BOTTOM_GAP_PX = 30; // main's bottom padding (24 px) and a little air
 
 function clip(value) {
   const s = formatValue(value);
@@ -165,8 +163,7 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
   resize.observe(scroller);
   // End the scroller at the window's bottom edge, below however tall the summary and outcome are.
   const fitHeight = () => {
-    const top = scroller.getBoundingClientRect().top + window.scrollY;
-    if (top > 0) scroller.style.height = `${Math.max(MIN_SCROLLER_PX, window.innerHeight - top - BOTTOM_GAP_PX)}px`;
+    fitToWindowBottom(scroller);
     schedule();
   };
   window.addEventListener("resize", fitHeight);

@@ -61,3 +61,12 @@ export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
 }
+
+const MIN_SCROLLER_PX = 300;
+const BOTTOM_GAP_PX = 30; // main's bottom padding (24 px) and a little air
+
+/** Size a scrolling list to end at the window's bottom edge (at least 300 px), wherever it starts. */
+export function fitToWindowBottom(scroller) {
+  const top = scroller.getBoundingClientRect().top + window.scrollY;
+  if (top > 0) scroller.style.height = `${Math.max(MIN_SCROLLER_PX, window.innerHeight - top - BOTTOM_GAP_PX)}px`;
+}

@@ -3,7 +3,7 @@
 // DOM stays the same size whatever the trace size (see shared UI.md, "approach A").
 // Rows are groups.js row codes: spans, plus a "×N" header row before each run of repeated
 // siblings, which folds the run into that one line.
-import { h, clear } from "./dom.js";
+import { h, clear, fitToWindowBottom } from "./dom.js";
 import { formatDuration, formatGroupSummary, formatLlmBadge, formatRollup } from "./format.js";
 import { barGeometry, rowOf, rowWindow, setAll } from "./tree.js";
 import {
@@ -16,8 +16,6 @@ const OVERSCAN = 6;
 const MAX_INDENT_LEVELS = 24;
 const MAX_EVENT_MARKERS = 6;
 const MAX_MINIMAP_BAND = 5;
-const MIN_SCROLLER_PX = 300;
-const BOTTOM_GAP_PX = 30; // main's bottom padding (24 px) and a little air
 const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever: "R", embedding: "E", other: "·" };
 
 /**
@@ -34,7 +32,6 @@ export function createWaterfall(container, tree, options = {}) {
   const folded = newGroupState(groups);
   let rows = visibleItems(tree, collapsed, groups, folded);
   let selected = -1; // a row code (groups.js), -1 for none
-  let matches = new Int32Array(0);
   let matchSet = new Set();
   let currentMatch = -1;
   let view = { t0: tree.t0, t1: tree.t1 };
@@ -328,10 +325,7 @@ export function createWaterfall(container, tree, options = {}) {
 
   // The scroller ends at the window's bottom edge wherever the header above it ends: a fixed CSS
   // height would hide the last rows (and a selection scrolled to them) below the fold.
-  const fitHeight = () => {
-    const top = scroller.getBoundingClientRect().top + window.scrollY;
-    if (top > 0) scroller.style.height = `${Math.max(MIN_SCROLLER_PX, window.innerHeight - top - BOTTOM_GAP_PX)}px`;
-  };
+  const fitHeight = () => fitToWindowBottom(scroller);
   window.addEventListener("resize", fitHeight);
   scroller.addEventListener("scroll", schedule, { passive: true });
   scroller.addEventListener("click", (ev) => {
@@ -418,8 +412,7 @@ export function createWaterfall(container, tree, options = {}) {
       invalidate({ rowsChanged: true });
     },
     setMatches(next, current) {
-      matches = next;
-      matchSet = new Set(matches);
+      matchSet = new Set(next);
       currentMatch = current;
       invalidate();
     },
