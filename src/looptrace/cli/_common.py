@@ -25,6 +25,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from looptrace._durations import duration_sec
+
 if TYPE_CHECKING:
     from looptrace.client import LooptraceClient
 
@@ -35,8 +37,8 @@ EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 
 SORT_KEYS = ("start", "duration", "spans", "errors", "llm_calls", "tokens", "cost")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_DURATION_UNITS_SEC = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+# A duration with its unit ("1h"): as a --since/--until value it means that long ago.
+_DURATION_WITH_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _DEFAULT_WIDTH = 120
 
 
@@ -94,13 +96,10 @@ def parse_duration_sec(text: str, *, flag: str) -> float:
     Raises:
         UsageError: naming the flag.
     """
-    stripped = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", stripped):
-        return float(stripped)
-    match = _DURATION.match(stripped)
-    if match is None:
+    seconds = duration_sec(text)
+    if seconds is None:
         raise UsageError(f"{flag}: {text!r} is not a duration (examples: 500ms, 2s, 15m, 24h, 7d)")
-    return float(match.group(1)) * _DURATION_UNITS_SEC[match.group(2)]
+    return seconds
 
 
 def parse_time(text: str | None, *, flag: str) -> str | None:
@@ -115,7 +114,7 @@ def parse_time(text: str | None, *, flag: str) -> str | None:
     if text is None:
         return None
     stripped = text.strip()
-    if _DURATION.match(stripped):
+    if _DURATION_WITH_UNIT.match(stripped):
         return f"now-{stripped.replace(' ', '')}"
     if stripped == "now" or re.fullmatch(r"\d+(\.\d+)?", stripped):
         return stripped

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from looptrace import envvars
+from looptrace._durations import duration_sec
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
@@ -19,8 +20,6 @@ DEFAULT_MAX_REQUEST_BYTES = 16 << 20
 DEFAULT_MAX_LOG_BYTES = 1 << 30
 DEFAULT_WARM_SPANS = 2_000
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_DURATION_UNITS_SEC = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3, None: 1}
 
@@ -35,11 +34,10 @@ def parse_duration_sec(text: str, *, setting: str) -> float:
     Raises:
         ConfigError: the text is not a duration.
     """
-    match = _DURATION.match(text)
-    if match is None:
+    seconds = duration_sec(text)
+    if seconds is None:
         raise ConfigError(f"{setting}: {text!r} is not a duration (examples: 90s, 15m, 24h, 7d, 0 for never)")
-    unit = match.group(2)
-    return float(match.group(1)) * _DURATION_UNITS_SEC[unit]
+    return seconds
 
 
 def parse_size_bytes(text: str, *, setting: str) -> int:
