@@ -129,20 +129,12 @@ def render_trace_header(trace: TraceSkeleton | Trace, style: Style) -> list[str]
     ]
 
 
-def _tree_prefixes(depths: Sequence[int]) -> list[str]:
-    """Box-drawing guides per row, from the depth-first order and depths alone."""
+def _tree_prefixes(depths: Sequence[int], sizes: Sequence[int]) -> list[str]:
+    """Box-drawing guides per row, from the depth-first order, depths and subtree sizes."""
     n = len(depths)
-    is_last = [True] * n
-    # Walking backwards, a span is the last of its siblings when no later span at its depth
-    # appears before the tree climbs above it.
-    next_at_depth: dict[int, int] = {}
-    for i in range(n - 1, -1, -1):
-        depth = depths[i]
-        is_last[i] = next_at_depth.get(depth, -1) == -1
-        next_at_depth[depth] = i
-        # Deeper spans seen so far belong to other parents than the ones before this span.
-        for deeper in [d for d in next_at_depth if d > depth]:
-            del next_at_depth[deeper]
+    # A span's subtree is the rows [i, i + sizes[i]); the row after it is the next sibling when it
+    # is at the same depth, otherwise the tree climbs there and the span was the last of its siblings.
+    is_last = [i + sizes[i] >= n or depths[i + sizes[i]] != depths[i] for i in range(n)]
     prefixes: list[str] = []
     open_levels: list[bool] = []  # open_levels[d]: the ancestor at depth d has later siblings
     for i, depth in enumerate(depths):
@@ -227,7 +219,7 @@ def render_trace_tree(skeleton: TraceSkeleton, width: int, style: Style, *, max_
     """
     cols = skeleton["spans"]
     depths, names = cols["depth"], cols["name"]
-    prefixes = _tree_prefixes(depths)
+    prefixes = _tree_prefixes(depths, cols["rollup_span_count"])
     rows = list(range(len(depths)))
     if max_depth is not None:
         rows = [i for i in rows if depths[i] <= max_depth]
