@@ -248,7 +248,7 @@ class IngestLog:
                     self._roll_segment(position)
                 chunks: list[bytes] = []
                 for kind, payload, _, _ in group:
-                    crc = zlib.crc32(payload, zlib.crc32(bytes((kind,))))
+                    crc = _crc(kind, payload)
                     chunks.append(_HEADER.pack(len(payload), crc, kind))
                     chunks.append(payload)
                     position += _HEADER.size + len(payload)
@@ -295,13 +295,18 @@ class IngestLog:
                 os.close(fd)
 
 
+def _crc(kind: int, payload: bytes) -> int:
+    """The record's checksum: CRC-32 of the kind byte, then the payload."""
+    return zlib.crc32(payload, zlib.crc32(bytes((kind,))))
+
+
 def _read_record(f: BinaryIO, start_position: int) -> LogEntry | None:
     header = f.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
     length, crc, kind = _HEADER.unpack(header)
     payload = f.read(length)
-    if len(payload) < length or zlib.crc32(payload, zlib.crc32(bytes((kind,)))) != crc:
+    if len(payload) < length or _crc(kind, payload) != crc:
         return None
     try:
         record_kind = RecordKind(kind)
