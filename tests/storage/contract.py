@@ -411,6 +411,19 @@ class TraceStoreContract:
         assert (summary.span_count, summary.llm_calls, summary.input_tokens) == (2, 1, 100)
         assert store.totals(None, None).span_count == 2
 
+    def test_a_batch_mixing_stored_and_new_spans_adds_only_the_new_ones(self, store: TraceStore) -> None:
+        # A retried export lands in the same batch as fresh spans of the same trace and of others.
+        store.write([span(1, 1, None, "root", 0, 100), llm(1, 2, 1, 10, 20)], [], 1)
+        store.write([llm(1, 2, 1, 10, 20), llm(1, 3, 1, 30, 40), span(2, 1, None, "other", 5, 6)], [], 2)
+
+        assert [s.span_id for s in store.get_spans(tid(1))] == [sid(1), sid(2), sid(3)]
+        first = store.get_summary(tid(1))
+        second = store.get_summary(tid(2))
+        assert first is not None and second is not None
+        assert (first.span_count, first.llm_calls, first.input_tokens, first.root_name) == (3, 2, 200, "root")
+        assert (second.span_count, second.root_name) == (1, "other")
+        assert store.totals(None, None).span_count == 4
+
     def test_a_replayed_span_keeps_its_first_version(self, store: TraceStore) -> None:
         store.write([span(1, 1, None, "first", 0, 10)], [], 1)
         store.write([span(1, 1, None, "second", 0, 99)], [], 2)

@@ -13,7 +13,7 @@ runs them in a worker thread).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -141,8 +141,49 @@ class SpanPayloads:
     links: list[list[SpanLink]]
 
 
+class PreparedBatch(Protocol):
+    """A batch in an engine's own form, ready for `TraceWriter.write_prepared`; picklable."""
+
+    @property
+    def span_count(self) -> int:
+        """How many spans the batch holds (repeats within the batch dropped)."""
+        ...
+
+    @property
+    def log_count(self) -> int:
+        """How many log records the batch holds."""
+        ...
+
+    def spans_by_trace(self) -> Mapping[TraceId, int]:
+        """How many spans of each trace the batch holds."""
+        ...
+
+
+BatchPreparer = Callable[[Sequence[Span], Sequence[LogRecord]], PreparedBatch]
+"""Turns normalized spans and logs into a `PreparedBatch`. A module-level function that reads no
+database, so that it can be pickled and run in another process."""
+
+
 class TraceWriter(Protocol):
-    """Writes normalized spans and logs. Called by the ingest pipeline's single writer thread."""
+    """Writes normalized spans and logs. Called by the ingest pipeline's single writer thread.
+
+    A write has two halves: `batch_preparer` (CPU: conversions, per-trace partial summaries; may
+    run in another process) and `write_prepared` (the transaction). `write` does both.
+    """
+
+    @property
+    def batch_preparer(self) -> BatchPreparer:
+        """The engine's preparer (picklable)."""
+        ...
+
+    def write_prepared(self, batch: PreparedBatch, log_position: int) -> None:
+        """Store a batch made by this engine's `batch_preparer`, as `write` does.
+
+        Raises:
+            StorageError: the batch was not stored (nothing of it was).
+            TypeError: the batch comes from another engine's preparer.
+        """
+        ...
 
     def write(self, spans: Sequence[Span], logs: Sequence[LogRecord], log_position: int) -> None:
         """Store a batch and record `log_position` in the same transaction.

@@ -13,9 +13,11 @@ import pyarrow as pa
 
 from looptrace.model import LogRecord, Span, TraceId, TraceSummary
 from looptrace.storage.api import (
+    BatchPreparer,
     ErrorRate,
     LatencyStats,
     ModelUsage,
+    PreparedBatch,
     SpanPayloads,
     StorageError,
     StoreLockedError,
@@ -24,6 +26,7 @@ from looptrace.storage.api import (
     TraceQuery,
 )
 from looptrace.storage.duckdb import _reader, _writer
+from looptrace.storage.duckdb._prepared import DuckDBPreparedBatch, prepare_batch
 from looptrace.storage.duckdb._schema import check_schema_version, create_schema
 
 _T = TypeVar("_T")
@@ -110,8 +113,7 @@ class DuckDBTraceStore:
             self._check_open()
             try:
                 return action(self._writer)
-            except (duckdb.Error, pa.ArrowException, OverflowError) as exc:
-                # Arrow raises on values the schema cannot hold (an integer beyond 64 bits).
+            except (duckdb.Error, pa.ArrowException) as exc:
                 raise StorageError(f"write to {self._path} failed: {exc}") from exc
 
     @contextmanager
@@ -133,7 +135,28 @@ class DuckDBTraceStore:
         Raises:
             StorageError: nothing of the batch was stored.
         """
-        self._write(lambda cur: _writer.write_batch(cur, spans, logs, log_position, self._operations))
+        try:
+            batch = prepare_batch(spans, logs)
+        except (pa.ArrowException, OverflowError) as exc:
+            # Arrow raises on values the schema cannot hold (an integer beyond 64 bits).
+            raise StorageError(f"write to {self._path} failed: {exc}") from exc
+        self.write_prepared(batch, log_position)
+
+    @property
+    def batch_preparer(self) -> BatchPreparer:
+        """`prepare_batch`: Arrow tables and partial trace summaries (see `TraceWriter`)."""
+        return prepare_batch
+
+    def write_prepared(self, batch: PreparedBatch, log_position: int) -> None:
+        """Store a batch from `batch_preparer` and `log_position` in one transaction.
+
+        Raises:
+            StorageError: nothing of the batch was stored.
+            TypeError: the batch is not a `DuckDBPreparedBatch`.
+        """
+        if not isinstance(batch, DuckDBPreparedBatch):
+            raise TypeError(f"expected a batch from DuckDBTraceStore.batch_preparer, got {type(batch).__name__}")
+        self._write(lambda cur: _writer.write_prepared(cur, batch, log_position, self._operations))
 
     def read_log_position(self) -> int:
         """The `log_position` of the last stored batch, 0 for a new store."""

@@ -19,7 +19,7 @@ over a 2,000-row batch costs DuckDB ~15 ms, the loop below ~5 ms.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pyarrow as pa
@@ -193,6 +193,47 @@ class TraceRollup:
         self.cost_usd = cost_usd
         self.session_id = session_id
         self.user_id = user_id
+
+    def merge(self, later: TraceRollup) -> None:
+        """Fold in `later`, the summary of spans folded after this one's (another batch's).
+
+        The result is what `add_all` over this summary's spans, then `later`'s, gives.
+        """
+        if later.span_count == 0:
+            return
+        if self.span_count == 0:
+            for f in fields(self):
+                value = getattr(later, f.name)
+                setattr(self, f.name, set(value) if isinstance(value, set) else value)
+            return
+        assert self.start_ns is not None and later.start_ns is not None  # both hold spans
+        later_root_ns = later.root_start_ns
+        if later_root_ns is not None and (self.root_start_ns is None or later_root_ns < self.root_start_ns):
+            self.root_span_id = later.root_span_id
+            self.root_start_ns = later.root_start_ns
+            self.root_name = later.root_name
+            self.service_name = later.service_name
+        elif self.root_span_id is None and later.start_ns < self.start_ns:
+            # No root yet on either side: the name is the earliest span's.
+            self.root_name = later.root_name
+            self.service_name = later.service_name
+        self.start_ns = min(self.start_ns, later.start_ns)
+        self.end_ns = max(self.end_ns, later.end_ns)
+        self.max_start_ns = max(self.max_start_ns, later.max_start_ns)
+        self.span_count += later.span_count
+        self.error_count += later.error_count
+        self.llm_calls += later.llm_calls
+        self.input_tokens += later.input_tokens
+        self.output_tokens += later.output_tokens
+        self.cache_read_tokens += later.cache_read_tokens
+        self.cache_write_tokens += later.cache_write_tokens
+        self.cost_usd += later.cost_usd
+        if self.session_id is None:
+            self.session_id = later.session_id
+        if self.user_id is None:
+            self.user_id = later.user_id
+        self.models |= later.models
+        self.tools |= later.tools
 
     def to_row(self) -> tuple[Any, ...]:
         """The row to store, in `SUMMARY_COLUMNS` order."""

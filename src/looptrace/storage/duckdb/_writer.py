@@ -1,46 +1,30 @@
 """The write path: one transaction per batch, the trace summary kept current incrementally.
 
-    write_batch:  read the batch's stored summaries ─► drop spans already stored ─► fold the
-                  new spans into the summaries (`_summary`) ─► INSERT spans (Arrow) ─► replace
-                  the summaries ─► INSERT new operations, logs ─► UPDATE meta.log_position ─► COMMIT
+    write_prepared:  read the batch's stored summaries ─► drop spans already stored ─► merge the
+                     batch's partial summaries (`_prepared`) into them ─► INSERT spans (Arrow) ─►
+                     replace the summaries ─► INSERT new operations, logs ─► UPDATE
+                     meta.log_position ─► COMMIT
 
 Every function here runs on the writer cursor, under the store's write lock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import duckdb
 import pyarrow as pa
 
-from looptrace.model import LogRecord, Span
-from looptrace.storage.duckdb._arrow import logs_to_arrow, spans_to_arrow
+from looptrace.storage.duckdb._arrow import SPAN_READ_COLUMNS, columns_to_spans
+from looptrace.storage.duckdb._prepared import DuckDBPreparedBatch, partial_rollups
 from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rollback
 from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, rollups_to_arrow
 
 
-def _unique_spans(spans: Sequence[Span]) -> list[Span]:
-    """The batch without repeats of a (trace_id, span_id): the first occurrence wins."""
-    if len({(span.trace_id, span.span_id) for span in spans}) == len(spans):
-        return list(spans)  # the usual case, checked without a Python-level loop body
-    seen: set[tuple[str, str]] = set()
-    unique: list[Span] = []
-    for span in spans:
-        key = (span.trace_id, span.span_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append(span)
-    return unique
-
-
-def _stored_rollups(cur: duckdb.DuckDBPyConnection, spans: list[Span]) -> dict[str, TraceRollup]:
+def _stored_rollups(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, TraceRollup]:
     """The stored summaries of the batch's traces, by trace id.
 
     Most of a batch's traces are new: a first pass over the trace_id column alone finds the
     few stored ones, and only those rows are read whole.
     """
-    trace_ids = list({span.trace_id for span in spans})
     stored = cur.execute(
         "SELECT list(trace_id) FROM trace_summary WHERE list_contains(?::VARCHAR[], trace_id)", [trace_ids]
     ).fetchall()
@@ -54,15 +38,19 @@ def _stored_rollups(cur: duckdb.DuckDBPyConnection, spans: list[Span]) -> dict[s
     return {row[0]: TraceRollup.from_row(row) for row in rows}
 
 
-def _drop_stored(cur: duckdb.DuckDBPyConnection, spans: list[Span], stored: dict[str, TraceRollup]) -> list[Span]:
-    """The spans whose (trace_id, span_id) is not stored yet.
+def _drop_stored(
+    cur: duckdb.DuckDBPyConnection, batch: DuckDBPreparedBatch, stored: dict[str, TraceRollup]
+) -> tuple[pa.Table, list[TraceRollup]]:
+    """The batch's spans whose (trace_id, span_id) is not stored yet, and their partial summaries.
 
     Only traces that already have a summary can hold stored spans, and their spans all start
     within the summary's [start_ns, max_start_ns]: that range lets the zone maps skip every
-    row group but the recent ones, instead of scanning the whole spans table.
+    row group but the recent ones, instead of scanning the whole spans table. A span stored
+    twice (a client retrying an export whose reply it lost) is rare: only then are the
+    affected traces' partial summaries folded again, from the spans that remain.
     """
     if not stored:
-        return spans
+        return batch.spans, batch.rollups
     low_ns = min(rollup.start_ns or 0 for rollup in stored.values())
     high_ns = max(rollup.max_start_ns for rollup in stored.values())
     rows = cur.execute(
@@ -71,9 +59,32 @@ def _drop_stored(cur: duckdb.DuckDBPyConnection, spans: list[Span], stored: dict
         [low_ns, high_ns, list(stored)],
     ).fetchall()
     if not rows:
-        return spans
+        return batch.spans, batch.rollups
     stored_keys = set(rows)
-    return [span for span in spans if (span.trace_id, span.span_id) not in stored_keys]
+    keys = zip(batch.spans.column("trace_id").to_pylist(), batch.spans.column("span_id").to_pylist(), strict=True)
+    touched: set[str] = set()  # the traces that lose a span
+    keep: list[bool] = []
+    for key in keys:
+        fresh = key not in stored_keys
+        keep.append(fresh)
+        if not fresh:
+            touched.add(key[0])
+    if not touched:
+        return batch.spans, batch.rollups
+    spans = batch.spans.filter(pa.array(keep, type=pa.bool_()))
+    refold = spans.filter(
+        pa.array([trace_id in touched for trace_id in spans.column("trace_id").to_pylist()], type=pa.bool_())
+    )
+    refolded = {
+        rollup.trace_id: rollup
+        for rollup in partial_rollups(columns_to_spans([refold.column(name).to_pylist() for name in SPAN_READ_COLUMNS]))
+    }
+    rollups = [
+        refolded.get(rollup.trace_id, rollup)
+        for rollup in batch.rollups
+        if rollup.trace_id not in touched or rollup.trace_id in refolded
+    ]
+    return spans, rollups
 
 
 def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -81,14 +92,13 @@ def _insert(cur: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     cur.from_arrow(rows).insert_into(table)
 
 
-def write_batch(
+def write_prepared(
     cur: duckdb.DuckDBPyConnection,
-    spans: Sequence[Span],
-    logs: Sequence[LogRecord],
+    batch: DuckDBPreparedBatch,
     log_position: int,
     operations: set[tuple[str, str]],
 ) -> None:
-    """Store one batch and its ingest log position in one transaction (rolled back on any error).
+    """Store one prepared batch and its ingest log position in one transaction (rolled back on any error).
 
     `operations` is the caller's copy of the operations table; the pairs this batch adds join
     it only once the transaction has committed.
@@ -96,31 +106,27 @@ def write_batch(
     new_operations: set[tuple[str, str]] = set()
     cur.execute("BEGIN TRANSACTION")
     try:
-        if spans:
-            unique = _unique_spans(spans)
-            rollups = _stored_rollups(cur, unique)
-            fresh = _drop_stored(cur, unique, rollups)
-            if fresh:
-                by_trace: dict[str, list[Span]] = {}
-                for span in fresh:
-                    spans_of_trace = by_trace.get(span.trace_id)
-                    if spans_of_trace is None:
-                        by_trace[span.trace_id] = [span]
-                    else:
-                        spans_of_trace.append(span)
-                stored_ids = [trace_id for trace_id in rollups if trace_id in by_trace]
-                for trace_id, spans_of_trace in by_trace.items():
-                    rollup = rollups.get(trace_id)
+        if batch.span_count:
+            stored = _stored_rollups(cur, [rollup.trace_id for rollup in batch.rollups])
+            spans, partials = _drop_stored(cur, batch, stored)
+            if spans.num_rows:
+                merged: list[TraceRollup] = []
+                for partial in partials:
+                    rollup = stored.get(partial.trace_id)
                     if rollup is None:
-                        rollup = rollups[trace_id] = TraceRollup(trace_id)
-                    rollup.add_all(spans_of_trace)
-                new_operations = {(span.service_name, span.name) for span in fresh} - operations
-                _insert(cur, "spans", spans_to_arrow(fresh))
+                        merged.append(partial)
+                    else:
+                        rollup.merge(partial)
+                        merged.append(rollup)
+                # A pair of a dropped span is already stored, so it is in `operations` already.
+                new_operations = batch.operations - operations
+                _insert(cur, "spans", spans)
+                stored_ids = [partial.trace_id for partial in partials if partial.trace_id in stored]
                 if stored_ids:
                     cur.execute(
                         "DELETE FROM trace_summary WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))", [stored_ids]
                     )
-                _insert(cur, "trace_summary", rollups_to_arrow([rollups[trace_id] for trace_id in by_trace]))
+                _insert(cur, "trace_summary", rollups_to_arrow(merged))
                 if new_operations:
                     # One statement for the whole set: executemany costs milliseconds per row, and
                     # a trace with 10,000 distinct span names would take half a minute.
@@ -130,8 +136,8 @@ def write_batch(
                         "ON CONFLICT DO NOTHING",
                         [list(services), list(names)],
                     )
-        if logs:
-            _insert(cur, "logs", logs_to_arrow(logs))
+        if batch.logs is not None:
+            _insert(cur, "logs", batch.logs)
         cur.execute("UPDATE meta SET value = ? WHERE key = ?", [log_position, LOG_POSITION_KEY])
         cur.execute("COMMIT")
     except BaseException:
