@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from looptrace.cli._common import EXIT_UNREACHABLE
 from support.servers import ServerProcess, free_port
 
 WORKFLOWS = [
@@ -198,3 +199,15 @@ def test_demo_without_a_server_says_how_to_start_one(tmp_path):
     assert done.returncode == 3
     assert "looptrace serve" in done.stderr and "--serve" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_reads_a_bare_host_and_port_as_the_other_client_commands_do():
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "looptrace.cli", "demo", "--server", f"127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == EXIT_UNREACHABLE
+    assert f"no looptrace server answers at http://127.0.0.1:{port}." in done.stderr

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import pytest
 from inline_snapshot import snapshot
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 import looptrace
+from looptrace.ingest.normalize import normalize_spans
+from looptrace.otlp import decode_traces
 
 
 def test_agent_loop_records_iterations_tools_and_final_answer(traced):
@@ -411,11 +414,37 @@ def test_manual_llm_span_records_usage_and_cost(traced):
                     "gen_ai.response.finish_reasons": ["end_turn"],
                     "gen_ai.usage.input_tokens": 1000,
                     "gen_ai.usage.output_tokens": 100,
-                    "looptrace.cost_usd": 0.0012,
                 },
             }
         ]
     )
+
+
+def test_manual_llm_span_cost_is_priced_by_the_server_and_the_rollup_unless_the_caller_gives_it(traced):
+    with looptrace.step("computed"):
+        with looptrace.llm(
+            provider="anthropic", model="claude-3-5-haiku-20241022", input_tokens=1000, output_tokens=100
+        ):
+            pass
+    with looptrace.step("reported"):
+        with looptrace.llm(provider="anthropic", model="claude-3-5-haiku-20241022", input_tokens=1000, cost_usd=0.25):
+            pass
+
+    spans = traced.spans()
+    by_name = {s.name: dict(s.attributes or {}) for s in spans if s.name in ("computed", "reported")}
+    # The parent step still counts the computed price; only the caller's own cost is written on the llm span.
+    assert by_name["computed"]["looptrace.rollup.cost_usd"] == 0.0012
+    assert by_name["reported"]["looptrace.rollup.cost_usd"] == 0.25
+    llm = [dict(s.attributes or {}) for s in spans if s.name.startswith("chat ")]
+    assert [attributes.get("looptrace.cost_usd") for attributes in llm] == [None, 0.25]
+
+    # What the server makes of them: a cost it computes itself, and the one the caller reported.
+    decoded = decode_traces(encode_spans(spans).SerializeToString(), "protobuf")
+    normalize_spans(decoded.spans)
+    assert [(s.cost_usd, s.cost_source) for s in decoded.spans if s.category == "llm"] == [
+        (0.0012, "computed"),
+        (0.25, "reported"),
+    ]
 
 
 def test_manual_llm_span_with_unknown_model_has_no_cost(traced):

@@ -4,8 +4,11 @@ import logging
 
 import pytest
 from inline_snapshot import snapshot
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 import looptrace
+from looptrace.ingest.normalize import normalize_spans
+from looptrace.otlp import decode_traces
 
 
 def _rollups(traced) -> dict[str, dict[str, object]]:
@@ -174,3 +177,64 @@ def test_depth_beyond_the_limit_adds_an_event_to_each_deep_span_and_warns_once_p
 def test_init_rejects_a_depth_limit_below_one():
     with pytest.raises(looptrace.ConfigurationError, match="max_depth"):
         looptrace.init(max_depth=0, instrument_clients=False)
+
+
+_HAIKU = {"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-3-5-haiku-20241022"}
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        pytest.param(
+            {
+                "gen_ai.system": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "llm.request.type": "chat",
+                "llm.usage.prompt_tokens": 1000,
+                "llm.usage.completion_tokens": 100,
+            },
+            id="openllmetry-usage-keys",
+        ),
+        pytest.param(
+            {
+                **_HAIKU,
+                "gen_ai.operation.name": "chat",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 100,
+                "gen_ai.usage.cache_write.input_tokens": 400,
+            },
+            id="cache-write-spelling",
+        ),
+        pytest.param(
+            {
+                "openinference.span.kind": "LLM",
+                "llm.provider": "anthropic",
+                "llm.request.model_name": "claude-3-5-haiku-20241022",
+                "llm.token_count.prompt": 1000,
+                "llm.token_count.completion": 100,
+            },
+            id="openinference-request-model-name",
+        ),
+        pytest.param({**_HAIKU, "gen_ai.operation.name": "completion"}, id="completion-operation-without-tokens"),
+    ],
+)
+def test_rollups_count_an_llm_span_as_the_server_does_whatever_its_key_spellings(traced, attributes):
+    with looptrace.step("workflow"):
+        with traced.tracer.start_as_current_span("llm call", attributes=attributes):
+            pass
+
+    decoded = decode_traces(encode_spans(traced.spans()).SerializeToString(), "protobuf")
+    normalize_spans(decoded.spans)
+    [server] = [s for s in decoded.spans if s.category == "llm"]
+    expected: dict[str, object] = {
+        "llm_calls": 1,
+        "input_tokens": server.input_tokens or 0,
+        "output_tokens": server.output_tokens or 0,
+        "cache_read_tokens": server.cache_read_tokens or 0,
+        "cache_write_tokens": server.cache_write_tokens or 0,
+    }
+    if server.cost_usd is not None:
+        expected["cost_usd"] = round(server.cost_usd, 10)
+    assert _rollups(traced) == {"workflow": expected}
+    # The cases with tokens name a priced model, so their cost is compared too.
+    assert (server.cost_usd is not None) == bool(server.input_tokens or server.output_tokens)

@@ -69,6 +69,26 @@ def test_a_costly_trace_is_kept(make_traced):
     )
 
 
+def test_a_costly_trace_of_plain_openllmetry_spans_is_kept(make_traced):
+    # No looptrace span, so no rollup on the root: the sampler prices the LLM spans from their own keys.
+    traced = make_traced(sampling=looptrace.TailSampling(rate=0.0, slow_threshold_ms=None, cost_threshold_usd=0.1))
+    with traced.tracer.start_as_current_span("workflow"):
+        with traced.tracer.start_as_current_span(
+            "openai.chat",
+            attributes={
+                "gen_ai.system": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "llm.request.type": "chat",
+                "llm.usage.prompt_tokens": 1_000_000,
+                "llm.usage.completion_tokens": 10,
+            },
+        ):
+            pass
+    assert _roots(traced) == snapshot(
+        [("workflow", {"looptrace.sampling.decision": "costly", "looptrace.sampling.weight": 1.0})]
+    )
+
+
 def test_every_trace_is_kept_at_rate_one(make_traced):
     traced = make_traced(sampling=looptrace.TailSampling(rate=1.0, slow_threshold_ms=None))
     _run_trace()

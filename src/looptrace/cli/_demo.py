@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from looptrace.envvars import LOOPTRACE_SERVER
+from looptrace.cli._common import EXIT_FAILURE, EXIT_OK, EXIT_UNREACHABLE
 
 _DESCRIPTION = """\
 Run the seed article's workflows (agent loop, chain of thought, multi-model routing, parallel
@@ -28,10 +27,7 @@ examples:
   looptrace demo --server http://127.0.0.1:4318
 """
 
-_DEFAULT_SERVER = "http://127.0.0.1:4318"
 _SERVER_START_TIMEOUT_SEC = 30.0
-_NO_SERVER = 3
-"""Exit code when no server answers, as for the other client commands."""
 
 
 def add_parser(commands: Any) -> None:
@@ -43,7 +39,8 @@ def add_parser(commands: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--server", help=f"looptrace server URL [LOOPTRACE_SERVER] (default {_DEFAULT_SERVER})")
+    # The default is spelled here as in _common's --server: looptrace.client (httpx) loads only when a command runs.
+    p.add_argument("--server", help="looptrace server URL [LOOPTRACE_SERVER] (default http://127.0.0.1:4318)")
     p.add_argument("--serve", action="store_true", help="start a server in a subprocess when none answers")
     p.add_argument("--data", type=Path, help="data directory for the server --serve starts (default ./.looptrace)")
     p.set_defaults(run=run)
@@ -51,7 +48,9 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code (0 ok, 1 export failed, 3 no server answers)."""
-    server = (args.server or os.environ.get(LOOPTRACE_SERVER) or _DEFAULT_SERVER).rstrip("/")
+    from looptrace.client import resolve_server_url
+
+    server = resolve_server_url(args.server)
     if not _is_up(server):
         if not args.serve:
             print(
@@ -59,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
                 "Start one with `looptrace serve` (in another terminal), or run `looptrace demo --serve`.",
                 file=sys.stderr,
             )
-            return _NO_SERVER
+            return EXIT_UNREACHABLE
         started = _start_server(server, args.data)
         if started is None:
-            return _NO_SERVER
+            return EXIT_UNREACHABLE
         print(f"started a looptrace server at {server} (pid {started.pid}); it keeps running after the demo")
 
     import looptrace
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         results = run_all(fake)
     if not looptrace.flush():
         print(f"looptrace demo: could not export every span to {server}", file=sys.stderr)
-        return 1
+        return EXIT_FAILURE
     width = max(len(result.name) for result in results)
     print(f"sent {len(results)} traces to {server}:")
     for result in results:
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"as turns of {len(sessions)} sessions ({server}/#/sessions):")
         for session_id, names in sessions.items():
             print(f"- {session_id}: {', '.join(names)}  {server}/#/sessions/{session_id}")
-    return 0
+    return EXIT_OK
 
 
 def _is_up(server: str) -> bool:

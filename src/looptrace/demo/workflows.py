@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 
 import looptrace
 from looptrace.demo.fake_llm import FakeLLM, ToolUseReply
@@ -446,9 +447,8 @@ def run_all(fake: FakeLLM) -> list[WorkflowResult]:
     from looptrace.sdk import _state
 
     runtime = _state.current()
-    roots = _RootRecorder()
-    if runtime is not None:
-        runtime.provider.add_span_processor(roots)
+    roots = _RootRecorder() if runtime is None else _root_recorder(runtime.provider)
+    roots.active = True
     clients = DemoClients.create(fake)
     results: list[WorkflowResult] = []
     try:
@@ -469,12 +469,28 @@ def run_all(fake: FakeLLM) -> list[WorkflowResult]:
 
 
 class _RootRecorder(SpanProcessor):
-    """Remembers the trace id of every root span started (one workflow runs at a time, on one thread)."""
+    """Remembers the trace id of every root span started while active (one workflow runs at a time, on one thread)."""
 
     def __init__(self) -> None:
         self.trace_ids: list[int] = []
-        self.active = True
+        self.active = False
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if self.active and span.parent is None:
             self.trace_ids.append(span.get_span_context().trace_id)
+
+
+_RECORDERS: weakref.WeakKeyDictionary[TracerProvider, _RootRecorder] = weakref.WeakKeyDictionary()
+
+
+def _root_recorder(provider: TracerProvider) -> _RootRecorder:
+    """The provider's root recorder, added to it on the first `run_all`.
+
+    A provider cannot take a span processor back, so later runs reuse it (inactive between runs)
+    rather than stack another one that every span would pay for.
+    """
+    recorder = _RECORDERS.get(provider)
+    if recorder is None:
+        recorder = _RECORDERS[provider] = _RootRecorder()
+        provider.add_span_processor(recorder)
+    return recorder

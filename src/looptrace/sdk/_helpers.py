@@ -32,7 +32,6 @@ from looptrace.sdk._content import redact_text, render_content, to_text
 from looptrace.sdk._decorate import ArgumentBinder, AsyncWithFromWith, decorate
 from looptrace.sdk._errors import ConfigurationError
 from looptrace.sdk._internal import log_internal_error
-from looptrace.sdk._rollup import compute_cost_or_none
 from looptrace.sdk._session_ids import SessionAttributes, current_session, session_attributes, with_session
 
 __all__ = ["AgentRun", "LLMCall", "Step", "ToolCall", "agent", "event", "llm", "step", "tool"]
@@ -683,18 +682,10 @@ class LLMCall(_OutputHandle):
         if self.finish_reason is not None:
             attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = (self.finish_reason,)
         put_usage(attributes, self.input_tokens, self.output_tokens, self.cache_read_tokens, self.cache_write_tokens)
-        cost = self.cost_usd
-        if cost is None and (self.input_tokens is not None or self.output_tokens is not None):
-            cost = compute_cost_or_none(
-                self._provider,
-                self.response_model or self._model,
-                input_tokens=self.input_tokens or 0,
-                output_tokens=self.output_tokens or 0,
-                cache_read_tokens=self.cache_read_tokens,
-                cache_write_tokens=self.cache_write_tokens,
-            )
-        if cost is not None:
-            attributes[semconv.LOOPTRACE_COST_USD] = cost
+        # Only a cost the caller gave: the server reads `looptrace.cost_usd` as one the producer
+        # reported. Without it the server prices the tokens, and so do the in-process rollups.
+        if self.cost_usd is not None:
+            attributes[semconv.LOOPTRACE_COST_USD] = self.cost_usd
         self._span.set_attributes(attributes)
 
 
@@ -713,8 +704,9 @@ def llm(
 ) -> LLMCall:
     """A span for one LLM call made with a client looptrace does not instrument.
 
-    Tokens can be given here or recorded inside the block (`call.record_usage(...)`); at the end
-    the cost is computed with `looptrace.pricing` unless `cost_usd` is given.
+    Tokens can be given here or recorded inside the block (`call.record_usage(...)`). A `cost_usd`
+    given (or set on the handle) is recorded as the reported cost (`looptrace.cost_usd`); without
+    one, the server and the in-process rollups price the tokens with `looptrace.pricing`.
 
     Args:
         provider: gen_ai.provider.name, e.g. "anthropic".
@@ -725,7 +717,7 @@ def llm(
         output_tokens: Output tokens.
         cache_read_tokens: Input tokens read from the prompt cache.
         cache_write_tokens: Input tokens written to the prompt cache.
-        cost_usd: The cost when the caller knows it.
+        cost_usd: The cost when the caller knows it (recorded as reported; else priced from the tokens).
         attributes: Extra span attributes.
 
     Returns:

@@ -36,27 +36,15 @@ from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes
 
 __all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
 
-_LLM_OPERATIONS = frozenset({semconv.OP_CHAT, semconv.OP_TEXT_COMPLETION, semconv.OP_GENERATE_CONTENT})
-_INPUT_KEYS = (
-    semconv.GEN_AI_USAGE_INPUT_TOKENS,
-    semconv.GEN_AI_USAGE_PROMPT_TOKENS,
-    semconv.LLM_TOKEN_COUNT_PROMPT,
+# The conventions table's own keys and LLM operations (`looptrace.semconv`, which the server's
+# normalize reads too), so in-process rollups and the tail sampler count what the server counts.
+_LLM_OPERATIONS: frozenset[str] = frozenset(
+    operation for operation, category in semconv.OPERATION_CATEGORY.items() if category == semconv.CATEGORY_LLM
 )
-_OUTPUT_KEYS = (
-    semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
-    semconv.GEN_AI_USAGE_COMPLETION_TOKENS,
-    semconv.LLM_TOKEN_COUNT_COMPLETION,
-)
-_CACHE_READ_KEYS = (
-    semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-    semconv.LLM_USAGE_CACHE_READ_INPUT_TOKENS,
-    semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_READ,
-)
-_CACHE_WRITE_KEYS = (
-    semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    semconv.LLM_USAGE_CACHE_CREATION_INPUT_TOKENS,
-    semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE,
-)
+_INPUT_KEYS = semconv.INPUT_TOKENS_KEYS
+_OUTPUT_KEYS = semconv.OUTPUT_TOKENS_KEYS
+_CACHE_READ_KEYS = semconv.CACHE_READ_KEYS
+_CACHE_WRITE_KEYS = semconv.CACHE_WRITE_KEYS
 _LLM_HINT_KEYS = frozenset(
     {
         semconv.LOOPTRACE_SPAN_CATEGORY,
@@ -66,9 +54,10 @@ _LLM_HINT_KEYS = frozenset(
         *_OUTPUT_KEYS,
     }
 )
-_COST_KEYS = (semconv.LOOPTRACE_COST_USD, semconv.GEN_AI_USAGE_COST, semconv.LLM_COST_TOTAL)
-_PROVIDER_KEYS = (semconv.GEN_AI_PROVIDER_NAME, semconv.GEN_AI_SYSTEM, semconv.LLM_PROVIDER, semconv.LLM_SYSTEM)
-_MODEL_KEYS = (semconv.GEN_AI_RESPONSE_MODEL, semconv.GEN_AI_REQUEST_MODEL, semconv.LLM_MODEL_NAME)
+_COST_KEYS = semconv.COST_KEYS
+_PROVIDER_KEYS = semconv.PROVIDER_KEYS
+_MODEL_KEYS: tuple[str, ...] = tuple(dict.fromkeys((*semconv.RESPONSE_MODEL_KEYS, *semconv.REQUEST_MODEL_KEYS)))
+"""The model priced, as the server picks it: the response model, else the requested one."""
 
 
 @dataclass(slots=True)

@@ -3,11 +3,9 @@
 import { h, clear } from "./dom.js";
 import { formatCost, formatCount, formatDuration, formatTime, formatValue } from "./format.js";
 import { extractChat, extractExceptions, groupAttributes, parseJson } from "./messages.js";
-import { firstAttribute } from "./agent.js";
+import { toolIo } from "./agent.js";
 
 const RAW_JSON_GATE_BYTES = 200_000;
-const TOOL_INPUT_KEYS = ["tool_input", "gen_ai.tool.call.arguments", "input.value", "tool.parameters"];
-const TOOL_OUTPUT_KEYS = ["tool_output", "tool_result", "gen_ai.tool.call.result", "output.value"];
 
 function section(title, ...children) {
   return h("section", { class: "detail-section" }, h("h3", null, title), ...children);
@@ -71,9 +69,8 @@ function llmSection(span) {
 }
 
 function toolSection(span) {
-  const attrs = span.attributes || {};
-  const input = firstAttribute(attrs, TOOL_INPUT_KEYS);
-  const output = firstAttribute(attrs, TOOL_OUTPUT_KEYS);
+  // The agent view's reading of a tool's input and output, so both panels show the same.
+  const { input, output } = toolIo(span);
   return section(
     `Tool: ${span.tool_name || span.name}`,
     h("h4", null, "Input"),
