@@ -6,7 +6,8 @@ For 1, 4 and 8 concurrent sender processes, and for each request size, it prints
 
     accepted spans/s  — spans in 2xx-acknowledged requests per second of sending
     stored spans/s    — spans queryable (GET /api/v1/stats/summary) per second since the first send
-    server peak RSS   — VmHWM of the server process after all runs
+    server CPU        — CPU of the server process and its children (the ingest worker) per span
+    server peak RSS   — VmHWM of the server process and of its ingest worker, and their sum
 
 Request sizes (`--traces-per-request`, default "1,23"): 1 is one agent trace per request, the
 worst case; 23 traces (506 spans) is what the OpenTelemetry SDK's BatchSpanProcessor sends from a
@@ -15,7 +16,7 @@ busy process (max_export_batch_size 512).
 Run (takes about two minutes):
 
     .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8] [--traces-per-request 1,23]
-                                           [--fresh-server]
+                                           [--fresh-server] [--server-args=--no-ingest-worker]
 """
 
 from __future__ import annotations
@@ -133,16 +134,46 @@ def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) 
     return total / accepted_sec, total / stored_sec, failures
 
 
+def descendants(pid: int) -> list[int]:
+    """The process ids of `pid`'s children, grandchildren and so on (the ingest worker)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(stat.parent.name))
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        out.extend(children)
+        todo.extend(children)
+    return out
+
+
 def cpu_sec(pid: int) -> float:
     """User + system CPU seconds a process has used (load-independent cost measure)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_sec(pid: int) -> float:
+    """CPU seconds of a process and its live descendants."""
+    return sum(cpu_sec(p) for p in [pid, *descendants(pid)])
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -156,6 +187,9 @@ def main() -> None:
         "--traces-per-request", default="1,23", help="comma-separated traces per request (default 1,23)"
     )
     parser.add_argument("--fresh-server", action="store_true", help="an empty server for each run")
+    parser.add_argument(
+        "--server-args", default="", help="extra `looptrace serve` flags, e.g. --server-args=--no-ingest-worker"
+    )
     args = parser.parse_args()
 
     sender_counts = [int(s) for s in args.senders.split(",")]
@@ -172,32 +206,36 @@ def main() -> None:
     # One server for every run (the store grows: later runs pay for DuckDB checkpoints), or with
     # --fresh-server one empty server per run.
     groups = [[i] for i in range(len(cases))] if args.fresh_server else [list(range(len(cases)))]
-    peak_rss = 0.0
+    peak_rss = peak_worker_rss = 0.0
     for group in groups:
         workdir = Path(tempfile.mkdtemp(prefix="looptrace-bench-"))
         server = ServerProcess(workdir / "data", free_port(), free_port())
-        server.start("--no-grpc")
+        server.start("--no-grpc", *args.server_args.split())
         try:
             assert server.process is not None
             pid = server.process.pid
             for i in group:
                 senders, requests = cases[i][1], runs[i]
-                cpu_before = cpu_sec(pid)
+                cpu_before = tree_cpu_sec(pid)
                 accepted, stored, failures = run(server, requests, senders)
                 spans = sum(n for _, n in requests)
-                cpu_us = (cpu_sec(pid) - cpu_before) / spans * 1e6
+                cpu_us = (tree_cpu_sec(pid) - cpu_before) / spans * 1e6
                 print(
                     f"{spans / len(requests):>13.0f} {senders:>8} {accepted:>17,.0f} {stored:>15,.0f} "
                     f"{cpu_us:>19.1f} {failures:>8}",
                     flush=True,
                 )
             peak_rss = max(peak_rss, peak_rss_mb(pid))
+            peak_worker_rss = max([peak_worker_rss, *(peak_rss_mb(child) for child in descendants(pid))])
         finally:
             server.stop()
             shutil.rmtree(workdir, ignore_errors=True)
     load = os.getloadavg()
     print(f"load average after the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"server peak RSS (fsync on): {peak_rss:.0f} MB")
+    print(
+        f"server peak RSS (fsync on): {peak_rss:.0f} MB; largest child (ingest worker) {peak_worker_rss:.0f} MB; "
+        f"sum {peak_rss + peak_worker_rss:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,10 @@ from looptrace.server import _json
 from looptrace.server.skeletons import skeleton_body
 from looptrace.storage.api import TraceQuery
 from looptrace.storage.duckdb import DuckDBTraceStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from support.json_oracle import trace_json  # noqa: E402  # the slow builder, kept as the tests' oracle
 
 SPANS_PER_TRACE = 20
 BIG_TRACE_SPANS = 5_000
@@ -209,7 +214,7 @@ def main() -> None:
         measure(
             f"  before: get_trace + trace_json ({BIG_TRACE_SPANS})",
             args.repeat,
-            lambda i: orjson.dumps(_json.trace_json(_view(QueryService(store).get_trace(big_id)))),
+            lambda i: orjson.dumps(trace_json(_view(QueryService(store).get_trace(big_id)))),
         )
         measure(
             f"API body: skeleton, cold ({BIG_TRACE_SPANS} spans)",

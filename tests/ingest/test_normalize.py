@@ -528,3 +528,10 @@ def test_normalize_stays_linear_and_costs_microseconds_per_span():
     per_span_us = (time.perf_counter() - started) / len(spans) * 1e6
     # Measured 4 µs (other) to 23 µs (llm, incl. cost) on a loaded 2-core dev box; a quadratic pass costs ms.
     assert per_span_us < 150
+
+
+def test_a_count_beyond_64_bits_is_dropped_and_the_span_kept() -> None:
+    # A producer's 1e30 "tokens" would not fit the store's integer column: the count is unknown, not an error.
+    span = make_span(_llm_attributes(**{"gen_ai.usage.input_tokens": 9.9e30, "gen_ai.usage.output_tokens": 5}))
+    normalize_spans([span], [])
+    assert (span.category, span.input_tokens, span.output_tokens) == ("llm", None, 5)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -9,8 +12,10 @@ import orjson
 from looptrace.ingest.accept import accept
 from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
+from looptrace.model import LogRecord, Span
+from looptrace.storage.api import BatchPreparer, PreparedBatch
 from looptrace.storage.duckdb import DuckDBTraceStore
-from support.otlp_builders import big_trace_spans, trace_request
+from support.otlp_builders import S, big_trace_spans, trace_request
 
 
 def test_a_backlog_past_the_decoded_bound_is_queued_as_bytes_and_still_stored_whole(tmp_path: Path) -> None:
@@ -30,6 +35,102 @@ def test_a_backlog_past_the_decoded_bound_is_queued_as_bytes_and_still_stored_wh
         for trace_id in trace_ids:
             assert len(store.get_spans(trace_id)) == 30
         assert pipeline.stats.spans_written == 240
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+
+
+def _accept_all(log: IngestLog, trace_ids: list[str], spans: int = 22) -> None:
+    for trace_id in trace_ids:
+        request = trace_request(trace_id, big_trace_spans(spans, seed=int(trace_id, 16)))
+        accept(log, "traces", "json", orjson.dumps(request)).durable.result(timeout=10)
+
+
+def _stored(store: DuckDBTraceStore, trace_ids: list[str]) -> list[object]:
+    return [(store.get_spans(trace_id), store.get_summary(trace_id)) for trace_id in trace_ids]
+
+
+def test_a_worker_process_stores_exactly_what_the_pipeline_thread_stores(tmp_path: Path) -> None:
+    trace_ids = [f"{i:032x}" for i in range(1, 13)]
+    results: list[list[object]] = []
+    for worker in (False, True):
+        store = DuckDBTraceStore(tmp_path / f"store-{worker}.duckdb")
+        pipeline = IngestPipeline(store, worker=worker, max_batch_spans=50)  # several batches in flight
+        log = IngestLog(tmp_path / f"log-{worker}", on_durable=pipeline.feed)
+        pipeline.attach(log)
+        pipeline.start()
+        try:
+            _accept_all(log, trace_ids[:6])
+            _accept_all(log, trace_ids[6:])
+            assert pipeline.wait_idle(60)
+            results.append(_stored(store, trace_ids))
+            assert pipeline.stats.worker_failures == 0
+            assert pipeline.stats.spans_written == 12 * 22
+        finally:
+            log.close()
+            pipeline.close()
+            store.close()
+    assert results[0] == results[1]
+
+
+def test_a_killed_worker_loses_no_batch_and_is_replaced(tmp_path: Path) -> None:
+    store = DuckDBTraceStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, worker=True)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    pipeline.start()
+    trace_ids = [f"{i:032x}" for i in range(1, 10)]
+    try:
+        _accept_all(log, trace_ids[:3])
+        assert pipeline.wait_idle(60)
+        pid = pipeline._worker.pid if pipeline._worker else None
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        for part in (trace_ids[3:6], trace_ids[6:]):
+            _accept_all(log, part)
+            assert pipeline.wait_idle(60)
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
+        assert pipeline.worker_restarts == 1
+        assert pipeline._worker is not None and pipeline._worker.pid not in (None, pid)
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+
+
+class _StoreRefusingPoison(DuckDBTraceStore):
+    """The real store, whose preparer fails on a span named "poison" (as on a value too big to store)."""
+
+    @property
+    def batch_preparer(self) -> BatchPreparer:
+        prepare = super().batch_preparer
+
+        def prepare_unless_poisoned(spans: Sequence[Span], logs: Sequence[LogRecord]) -> PreparedBatch:
+            if any(span.name == "poison" for span in spans):
+                raise OverflowError("a value the store cannot hold")
+            return prepare(spans, logs)
+
+        return prepare_unless_poisoned
+
+
+def test_a_record_that_cannot_be_stored_is_skipped_and_the_rest_of_its_batch_stored(tmp_path: Path) -> None:
+    store = _StoreRefusingPoison(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    good = [f"{i:032x}" for i in range(1, 5)]
+    _accept_all(log, good[:2])
+    poison = trace_request("f" * 32, [S("00000000000000ff", "poison", 0, 1)])
+    accept(log, "traces", "json", orjson.dumps(poison)).durable.result(timeout=10)
+    _accept_all(log, good[2:])
+    pipeline.start()  # all five records in one batch
+    try:
+        assert pipeline.wait_idle(30)
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in good)
+        assert store.get_spans("f" * 32) == []
+        assert pipeline.stats.records_skipped == 1
+        assert store.read_log_position() == log.end_position  # the skipped record will not replay
     finally:
         log.close()
         pipeline.close()

@@ -165,6 +165,49 @@ def test_get_trace_of_an_unknown_id_or_prefix_is_none(service: QueryService):
     assert service.get_trace("01234567") is None
 
 
+def test_get_trace_spans_returns_the_stored_spans_in_start_order_by_id_or_prefix(
+    service: QueryService, store: DuckDBTraceStore
+):
+    spans = service.get_trace_spans(f" {TRACE[:10].upper()}")
+
+    assert spans is not None and spans == store.get_spans(TRACE)
+    assert [s.name for s in spans] == [
+        "research_agent",
+        "parallel_research",
+        "research_academic",
+        "research_web",
+        "chat claude",
+        "POST /v1/messages",
+        "synthesize",
+    ]
+    assert spans[3].attributes == {} and spans[0].session_id == "sess-1"
+    assert service.get_trace_spans("0" * 32) is None
+    assert service.get_trace_spans("01234567") is None
+    with pytest.raises(AmbiguousTraceIdError):
+        service.get_trace_spans("deadbeef")
+    with pytest.raises(ValueError, match="trace id"):
+        service.get_trace_spans("xyz45678")
+
+
+def test_get_spans_of_traces_reads_many_traces_keyed_in_the_order_asked(service: QueryService, store: DuckDBTraceStore):
+    found = service.get_spans_of_traces([TWIN_B, "0" * 32, TRACE, TWIN_A])
+
+    assert list(found) == [TWIN_B, TRACE, TWIN_A]
+    assert found == {trace_id: store.get_spans(trace_id) for trace_id in (TWIN_B, TRACE, TWIN_A)}
+    assert service.get_spans_of_traces([]) == {}
+
+
+@pytest.mark.parametrize("bad", [TRACE[:8], TRACE.upper(), f" {TRACE}", "x" * 32])
+def test_get_spans_of_traces_takes_full_lowercase_ids_only(service: QueryService, bad: str):
+    with pytest.raises(ValueError, match="32 lowercase hex"):
+        service.get_spans_of_traces([TRACE, bad])
+
+
+def test_get_spans_of_traces_takes_at_most_a_page_of_ids(service: QueryService):
+    with pytest.raises(ValueError, match="at most 1000 trace ids"):
+        service.get_spans_of_traces([TRACE] * 1001)
+
+
 def test_trace_without_its_root_shows_orphans_as_roots(service: QueryService, store: DuckDBTraceStore):
     lost = "1" * 32
     store.write(

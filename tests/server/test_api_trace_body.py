@@ -1,4 +1,8 @@
-"""GET /api/v1/traces/{trace_id} from outlines and payloads: byte for byte what whole spans give."""
+"""GET /api/v1/traces/{trace_id} and .../spans/{span_id}: byte for byte what the oracle gives from whole spans.
+
+The oracle (`support.json_oracle`) builds each span object one helper per value from a view of
+whole spans; the server builds them in one pass (`_json._span_objects`) from outlines and payloads.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from looptrace.server import _json
 from looptrace.server.runtime import Runtime
 from looptrace.storage.api import SpanPayloads
 from looptrace.storage.duckdb import DuckDBTraceStore
+from support import json_oracle
 
 NS = 1_700_000_000_123_456_789
 MS = 1_000_000
@@ -26,10 +31,10 @@ TRACE = f"{0xBEEF:032x}"
 
 
 def _old_body(service: QueryService, trace_id: str) -> bytes:
-    """The route's body before outlines and payloads: `trace_json` of the view of whole spans."""
+    """The route's body before outlines and payloads: the oracle's `trace_json` of the view of whole spans."""
     view = service.get_trace(trace_id)
     assert view is not None
-    return orjson.dumps(_json.trace_json(view), option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(json_oracle.trace_json(view), option=orjson.OPT_NON_STR_KEYS)
 
 
 def _value(v: Any) -> dict[str, Any]:
@@ -211,6 +216,47 @@ async def test_trace_body_is_the_same_cold_and_once_the_outline_view_is_kept(
     assert (await client.get(f"/api/v1/traces/{TRACE}/skeleton")).status_code == 200
     warm = (await client.get(f"/api/v1/traces/{TRACE}")).content
     assert cold == warm == _old_body(ingested.query, TRACE)
+
+
+async def test_span_body_is_byte_for_byte_the_oracles_for_every_kind_of_span(
+    client: httpx.AsyncClient, ingested: Runtime
+) -> None:
+    # Span 2: LLM attributes and events; 3: an error with links, odd values, unicode and a log;
+    # 4: another resource; 6: its parent never arrives; 7: a second root of no duration.
+    whole = ingested.query.get_trace(TRACE)
+    assert whole is not None
+    bodies: dict[int, dict[str, Any]] = {}
+
+    for n in range(1, 8):
+        response = await client.get(f"/api/v1/traces/{TRACE[:10]}/spans/{n:016x}")
+
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        expected = json_oracle.span_route_json(whole, f"{n:016x}")
+        assert response.content == orjson.dumps(expected, option=orjson.OPT_NON_STR_KEYS)
+        bodies[n] = response.json()
+
+    assert bodies[2]["events"][0]["offset_ms"] == 4.000007
+    assert bodies[2]["input_tokens"] == 1200 and bodies[2]["category"] == "llm"
+    assert bodies[3]["status"] == {"code": "ERROR", "message": "timeout ⏱"}
+    assert [li["span_id"] for li in bodies[3]["links"]] == [f"{0xF00D:016x}", f"{0xF00E:016x}"]
+    assert [log["body"] for log in bodies[3]["logs"]] == ["retrying ✓"]
+    assert bodies[3]["logs"][0]["offset_ms"] == 9.0
+    assert bodies[6]["is_orphan"] is True and bodies[6]["parent_span_id"] == f"{99:016x}"
+    assert all(body["offset_ms"] == 0.0 and body["trace_id"] == TRACE for body in bodies.values())
+
+
+async def test_span_body_keeps_its_errors(client: httpx.AsyncClient, ingested: Runtime) -> None:
+    unknown_span = await client.get(f"/api/v1/traces/{TRACE}/spans/{99:016x}")
+    unknown_trace = await client.get(f"/api/v1/traces/{'ab' * 16}/spans/{1:016x}")
+    malformed = await client.get(f"/api/v1/traces/{TRACE}/spans/xyz")
+
+    assert (unknown_span.status_code, unknown_span.json()) == (
+        404,
+        {"detail": f"span {99:016x} not found in trace {TRACE}"},
+    )
+    assert unknown_trace.status_code == 404
+    assert malformed.status_code == 422 and "span id must be 16 hex characters" in malformed.json()["detail"]
 
 
 @pytest.fixture

@@ -238,6 +238,19 @@ class TraceStoreContract:
         store.write(spans[2:], [], 2)
         assert [s.name for s in store.get_spans(tid(1))] == ["s5", "s4", "s3", "s2", "s1"]
 
+    def test_spans_of_many_traces_are_what_get_spans_gives_for_each_keyed_in_the_order_asked(
+        self, filled: TraceStore
+    ) -> None:
+        # Traces 2 and 4 are apart in time, with trace 3 between them: its spans stay out.
+        asked = [tid(4), tid(99), tid(2), tid(5), tid(2)]
+
+        found = filled.get_spans_of_traces(asked)
+
+        assert list(found) == [tid(4), tid(2), tid(5)]
+        assert found == {trace_id: filled.get_spans(trace_id) for trace_id in (tid(4), tid(2), tid(5))}
+        assert filled.get_spans_of_traces([]) == {}
+        assert filled.get_spans_of_traces([tid(99)]) == {}
+
     def test_span_outlines_are_the_spans_without_their_payload_in_start_order(self, store: TraceStore) -> None:
         payload = span(
             7,

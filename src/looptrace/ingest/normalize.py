@@ -567,16 +567,23 @@ def _float_or_none(value: object) -> float | None:
     return None
 
 
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
 def _int_or_none(value: object) -> int | None:
+    """An integer the store can hold (64 bits), else None: a count of 1e30 tokens is not one."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.isdigit():
+        number = int(value)
+    else:
+        return None
+    return number if _INT64_MIN <= number <= _INT64_MAX else None
 
 
 def _get(value: object, key: str) -> Any:

@@ -1,14 +1,19 @@
 """The pipeline between the ingest log and the store.
 
-    IngestLog.on_durable ──► queue ──► pipeline thread: decode (replay only) ─► normalize ─► TraceWriter.write
-                                                                                              │
-                                              IngestLog.release(position) ◄───────────────────┘
+    IngestLog.on_durable ──► queue ──► pipeline thread ──► prepare (worker process: decode,
+                                          │                 normalize, Arrow, partial summaries)
+                                          └──────────────► TraceWriter.write_prepared (transaction)
+                                                              │
+                                      IngestLog.release(position) ◄──┘
 
 One thread does all writing, so the store sees one writer. A batch is written when it holds
 `max_batch_spans` spans or when the queue runs dry; its last record's log position is stored
-in the same transaction, so replay after a crash resumes exactly after it. A store failure is
-retried with back-off; the records stay in the log meanwhile (the log's bound then turns into
-429/503 at the receivers), so nothing acknowledged is dropped.
+in the same transaction, so replay after a crash resumes exactly after it. With a worker
+process, the next batch is prepared there while this thread writes the previous one: the two
+halves of a write run on both cores instead of sharing one GIL. A store failure is retried
+with back-off; the records stay in the log meanwhile (the log's bound then turns into 429/503
+at the receivers), so nothing acknowledged is dropped. If the worker dies or fails on a batch,
+that batch is prepared on this thread and the next one goes to a new worker.
 """
 
 from __future__ import annotations
@@ -16,16 +21,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
-from looptrace.ingest.accept import decode_record
-from looptrace.ingest.log import IngestLog, LogEntry
-from looptrace.ingest.normalize import normalize_spans
-from looptrace.model import LogRecord, Span
-from looptrace.otlp.decode import DecodedLogs, DecodedTraces, OTLPDecodeError
+from looptrace.ingest.log import IngestLog
+from looptrace.ingest.prepare import Prepared, PrepareWorker, Record, prepare
+from looptrace.otlp.decode import DecodedTraces
 from looptrace.storage.api import TraceWriter
 
 _log = logging.getLogger(__name__)
@@ -43,7 +46,12 @@ class PipelineStats:
     records_replayed: int = 0
     records_decoded_twice: int = 0
     """Records queued as bytes because the decoded backlog was full (decoded again when written)."""
+    records_skipped: int = 0
+    """Records that could not be stored at all (they no longer decode, or hold values the store
+    cannot hold); each is logged with its log position."""
     write_failures: int = 0
+    worker_failures: int = 0
+    """Batches the worker process failed on (it died, or raised): prepared in-line instead."""
     last_error: str | None = None
     stored_position: int = 0
     last_write_ns: int = field(default=0)
@@ -60,6 +68,7 @@ class IngestPipeline:
         self,
         writer: TraceWriter,
         *,
+        worker: bool = False,
         max_batch_spans: int = 5000,
         max_wait_sec: float = 0.05,
         max_decoded_spans: int = 20_000,
@@ -69,25 +78,30 @@ class IngestPipeline:
 
         Args:
             writer: where batches go.
+            worker: prepare batches in a worker process (`PrepareWorker`), started by `start`;
+                otherwise on the pipeline thread.
             max_batch_spans: write when a batch holds this many spans.
             max_wait_sec: how long to wait for more records before writing a partial batch.
-            max_decoded_spans: decoded spans kept in the queue; past it, records are queued as
-                bytes and decoded again when their turn comes (a decoded span holds ~10x its wire
-                size, and a backlog of accepted-but-unstored spans would otherwise grow the
-                server's memory with it).
+            max_decoded_spans: decoded spans kept in the queue when preparing in-line; past it,
+                records are queued as bytes and decoded again when their turn comes (a decoded
+                span holds ~10x its wire size, and a backlog of accepted-but-unstored spans would
+                otherwise grow the server's memory with it). A worker is sent bytes only, so
+                with one nothing decoded is queued.
             on_stored: told, after each stored batch, how many spans of which traces it held
                 (on the pipeline thread: keep it short).
         """
         self._writer = writer
+        self._use_worker = worker
+        self._worker: PrepareWorker | None = None
         self._max_batch_spans = max_batch_spans
         self._max_wait_sec = max_wait_sec
-        self._max_decoded_spans = max_decoded_spans
+        self._max_decoded_spans = 0 if worker else max_decoded_spans
         self._decoded_spans = 0  # spans held decoded in _queue; guarded by _cond
         self._on_stored = on_stored
         self._log: IngestLog | None = None
         # _cond guards _queue and _closing.
         self._cond = threading.Condition()
-        self._queue: deque[tuple[LogEntry, Any]] = deque()
+        self._queue: deque[Record] = deque()
         self._closing = False
         self._idle = threading.Event()
         self._idle.set()
@@ -98,16 +112,19 @@ class IngestPipeline:
         """Release log segments to `log` as batches are stored."""
         self._log = log
 
-    def feed(self, records: list[tuple[LogEntry, Any]]) -> None:
+    def feed(self, records: list[Record]) -> None:
         """Queue durable records (the `IngestLog.on_durable` callback)."""
         with self._cond:
             for entry, decoded in records:
                 if isinstance(decoded, DecodedTraces):
                     if self._decoded_spans >= self._max_decoded_spans:
                         decoded = None  # decoded again from the record's bytes when written
-                        self.stats.records_decoded_twice += 1
+                        if self._max_decoded_spans:
+                            self.stats.records_decoded_twice += 1
                     else:
                         self._decoded_spans += len(decoded.spans)
+                elif self._use_worker:
+                    decoded = None
                 self._queue.append((entry, decoded))
             self._idle.clear()
             self._cond.notify()
@@ -115,7 +132,7 @@ class IngestPipeline:
     def replay(self, log: IngestLog) -> int:
         """Queue every record the store has not yet stored. Returns how many."""
         count = 0
-        batch: list[tuple[LogEntry, Any]] = []
+        batch: list[Record] = []
         for entry in log.replay(self.stats.stored_position):
             batch.append((entry, None))
             count += 1
@@ -128,42 +145,65 @@ class IngestPipeline:
         return count
 
     def start(self) -> None:
-        """Start the writer thread."""
+        """Start the worker process (if any) and the writer thread."""
+        if self._use_worker:
+            self._worker = PrepareWorker()
         self._thread = threading.Thread(target=self._run, name="looptrace-ingest-pipeline", daemon=True)
         self._thread.start()
+
+    @property
+    def worker_restarts(self) -> int:
+        """How many times the worker process died and was replaced."""
+        return 0 if self._worker is None else self._worker.restarts
 
     def wait_idle(self, timeout_sec: float | None = None) -> bool:
         """Block until everything fed so far is stored. Returns False on timeout."""
         return self._idle.wait(timeout_sec)
 
     def close(self) -> None:
-        """Store everything queued, then stop the thread. Idempotent."""
+        """Store everything queued, then stop the thread and the worker. Idempotent."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
     # --- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        # With a worker, up to two batches are in flight: one preparing there, one being written here.
+        depth = 2 if self._worker is not None else 1
+        in_flight: deque[tuple[list[Record], Future[Prepared] | None]] = deque()
         while True:
-            batch = self._take_batch()
-            if batch is None or not self._write(batch):
+            batch = self._take_batch(wait=not in_flight)
+            if batch is None:
                 self._idle.set()
                 return
+            if batch:
+                pending = None if self._worker is None else self._worker.submit(self._writer.batch_preparer, batch)
+                in_flight.append((batch, pending))
+            if in_flight and (not batch or len(in_flight) >= depth):
+                records, pending = in_flight.popleft()
+                if not self._write(records, pending):
+                    self._idle.set()
+                    return
 
-    def _take_batch(self) -> list[tuple[LogEntry, Any]] | None:
+    def _take_batch(self, *, wait: bool) -> list[Record] | None:
+        """The next batch; [] at once when nothing is queued and not `wait`; None once closed and drained."""
         with self._cond:
+            if not self._queue and not wait:
+                return []
             while not self._queue:
                 if self._closing:
-                    self._idle.set()
                     return None
                 self._idle.set()
                 self._cond.wait()
             deadline = time.monotonic() + self._max_wait_sec
-            batch: list[tuple[LogEntry, Any]] = []
+            batch: list[Record] = []
             spans = 0
             while True:
                 while self._queue and spans < self._max_batch_spans:
@@ -173,40 +213,57 @@ class IngestPipeline:
                         self._decoded_spans -= len(decoded.spans)
                         spans += len(decoded.spans)
                     else:
-                        # Not decoded (replay, or past max_decoded_spans): ~350 wire bytes a span.
+                        # Not decoded (replay, worker, or past max_decoded_spans): ~350 wire bytes a span.
                         spans += max(1, len(entry.payload) // 350) if decoded is None else 1
                 remaining = deadline - time.monotonic()
-                if spans >= self._max_batch_spans or remaining <= 0 or self._closing:
+                if not wait or spans >= self._max_batch_spans or remaining <= 0 or self._closing:
+                    # Without `wait` a batch is being written meanwhile: more records queue up then.
                     return batch
                 # A short wait lets concurrent senders fill the batch: fewer, larger transactions.
                 self._cond.wait(remaining)
                 if not self._queue:
                     return batch
 
-    def _write(self, batch: list[tuple[LogEntry, Any]]) -> bool:
-        """Store one batch; False when the pipeline must stop (later batches would skip this one)."""
-        spans: list[Span] = []
-        logs: list[LogRecord] = []
-        for entry, decoded in batch:
-            if decoded is None:
-                try:
-                    decoded = decode_record(entry)
-                except OTLPDecodeError as exc:
-                    _log.error("skipping ingest log record ending at %d: %s", entry.end_position, exc)
-                    continue
-            if isinstance(decoded, DecodedTraces):
-                spans.extend(decoded.spans)
-            elif isinstance(decoded, DecodedLogs):
-                logs.extend(decoded.logs)
-        position = batch[-1][0].end_position
+    def _prepared(self, records: list[Record], pending: Future[Prepared] | None) -> Prepared:
+        """The batch prepared, by the worker if it was sent there."""
+        if pending is not None:
+            try:
+                return pending.result()
+            except Exception as exc:  # the worker died or raised: this thread does it instead
+                self.stats.worker_failures += 1
+                _log.error("the ingest worker failed on %d records (%r); preparing them here", len(records), exc)
+        preparer = self._writer.batch_preparer
         try:
-            normalize_spans(spans, logs)
-        except Exception:  # a normalizer bug must not lose data: store the spans as decoded
-            _log.exception("normalize failed for a batch of %d spans; storing them unnormalized", len(spans))
+            return prepare(preparer, records)
+        except Exception:
+            _log.exception("preparing a batch of %d records failed; trying each record alone", len(records))
+        # A record spoils the batch (a value the store cannot hold, an integer beyond 64 bits):
+        # leave out each one that fails alone; an empty batch still moves the stored position on.
+        good: list[Record] = []
+        for record in records:
+            try:
+                prepare(preparer, [record])
+            except Exception:
+                self.stats.records_skipped += 1
+                _log.exception("skipping ingest log record ending at %d: it cannot be stored", record[0].end_position)
+            else:
+                good.append(record)
+        return prepare(preparer, good)
+
+    def _write(self, records: list[Record], pending: Future[Prepared] | None) -> bool:
+        """Store one batch; False when the pipeline must stop (later batches would skip this one)."""
+        prepared = self._prepared(records, pending)
+        for message in prepared.skipped:
+            self.stats.records_skipped += 1
+            _log.error("%s", message)
+        if prepared.normalize_error is not None:
+            _log.error("%s", prepared.normalize_error)
+        batch = prepared.batch
+        position = records[-1][0].end_position
         attempt = 0
         while True:
             try:
-                self._writer.write(spans, logs, position)
+                self._writer.write_prepared(batch, position)
                 break
             except Exception as exc:
                 attempt += 1
@@ -214,21 +271,21 @@ class IngestPipeline:
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 if self._closing and attempt > len(_RETRY_DELAYS_SEC):
                     # Nothing is lost: the records stay in the ingest log and replay on the next start.
-                    _log.error("store write failed at shutdown; %d records will replay on next start", len(batch))
+                    _log.error("store write failed at shutdown; %d records will replay on next start", len(records))
                     return False
                 delay = _RETRY_DELAYS_SEC[min(attempt, len(_RETRY_DELAYS_SEC)) - 1]
                 _log.error("store write failed (attempt %d), retrying in %.2fs: %s", attempt, delay, exc)
                 time.sleep(delay)
         self.stats.batches_written += 1
-        self.stats.spans_written += len(spans)
-        self.stats.logs_written += len(logs)
+        self.stats.spans_written += batch.span_count
+        self.stats.logs_written += batch.log_count
         self.stats.stored_position = position
         self.stats.last_write_ns = time.time_ns()
         if self._log is not None:
             self._log.release(position)
-        if self._on_stored is not None and spans:
+        if self._on_stored is not None and batch.span_count:
             try:
-                self._on_stored(Counter(span.trace_id for span in spans))
+                self._on_stored(batch.spans_by_trace())
             except Exception:  # a listener's bug must not stop ingest
                 _log.exception("on_stored listener failed")
         return True

@@ -199,6 +199,47 @@ class QueryService:
             return None
         return build_trace_view(spans, self._reader.get_logs(full_id))
 
+    def get_trace_spans(self, trace_id: str) -> list[Span] | None:
+        """Every span of one trace, in start order, as stored: no tree, rollups, critical path or logs.
+
+        For callers that only reformat spans (the Jaeger API); `get_trace` builds the view.
+
+        Args:
+            trace_id: as for `get_trace` (a unique prefix works).
+
+        Returns:
+            The spans, or None when no trace has that id (or prefix).
+
+        Raises:
+            ValueError: `trace_id` is not hex or is too short or too long.
+            AmbiguousTraceIdError: the prefix matches several traces.
+        """
+        full_id = self._resolve_trace_id(trace_id)
+        if full_id is None:
+            return None
+        return self._reader.get_spans(full_id) or None
+
+    def get_spans_of_traces(self, trace_ids: Sequence[TraceId]) -> dict[TraceId, list[Span]]:
+        """`get_trace_spans` of many traces in one store read, such as the hits of a search.
+
+        Args:
+            trace_ids: full trace ids (32 hex characters, as a search returns them), at most
+                `MAX_PAGE_LIMIT` of them.
+
+        Returns:
+            Each known trace's spans in start order, keyed in the order of `trace_ids`; an
+            unknown trace has no entry.
+
+        Raises:
+            ValueError: more than `MAX_PAGE_LIMIT` ids, or one that is not a full trace id.
+        """
+        if len(trace_ids) > MAX_PAGE_LIMIT:
+            raise ValueError(f"at most {MAX_PAGE_LIMIT} trace ids, got {len(trace_ids)}")
+        for trace_id in trace_ids:
+            if len(trace_id) != _TRACE_ID_LENGTH or not _HEX.fullmatch(trace_id):
+                raise ValueError(f"trace id must be {_TRACE_ID_LENGTH} lowercase hex characters, got {trace_id!r}")
+        return self._reader.get_spans_of_traces(trace_ids)
+
     def get_trace_document(self, trace_id: str) -> TraceDocument | None:
         """What `get_trace` returns, with the tree read from span outlines and the payloads beside it.
 

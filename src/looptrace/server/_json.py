@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 
 from looptrace._gc import collector_paused
-from looptrace.model import PROMOTED_FIELDS, LogRecord, Span, SpanEvent, TraceSummary
-from looptrace.query.views import Rollup, SpanNode, TraceDocument, TraceTotals, TraceView
+from looptrace.model import PROMOTED_FIELDS, LogRecord, SpanEvent, TraceSummary
+from looptrace.query.views import SpanNode, SpanView, TraceDocument, TraceTotals, TraceView
 from looptrace.storage.api import ErrorRate, LatencyStats, ModelUsage, SpanPayloads, Totals
 
 JSONDict = dict[str, Any]
@@ -77,78 +77,6 @@ def _event_json(e: SpanEvent, trace_start_ns: int) -> JSONDict:
     }
 
 
-def span_json(span: Span, trace_start_ns: int) -> JSONDict:
-    """One span: OTLP identity and payload plus the promoted fields."""
-    return {
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "parent_span_id": span.parent_span_id,
-        "name": span.name,
-        "kind": span.kind,
-        "start_time": iso_from_ns(span.start_ns),
-        "end_time": iso_from_ns(span.end_ns),
-        "start_unix_nano": str(span.start_ns),
-        "end_unix_nano": str(span.end_ns),
-        "offset_ms": _ms(span.start_ns - trace_start_ns),
-        "duration_ms": _ms(span.duration_ns),
-        "status": {"code": span.status_code, "message": span.status_message},
-        "service_name": span.service_name,
-        "scope": {"name": span.scope_name, "version": span.scope_version},
-        "resource": span.resource_attributes,
-        "attributes": span.attributes,
-        "events": [_event_json(e, trace_start_ns) for e in span.events],
-        "links": [{"trace_id": li.trace_id, "span_id": li.span_id, "attributes": li.attributes} for li in span.links],
-        "category": span.category,
-        "provider": span.provider,
-        "request_model": span.request_model,
-        "response_model": span.response_model,
-        "input_tokens": span.input_tokens,
-        "output_tokens": span.output_tokens,
-        "cache_read_tokens": span.cache_read_tokens,
-        "cache_write_tokens": span.cache_write_tokens,
-        "cost_usd": span.cost_usd,
-        "cost_source": span.cost_source,
-        "finish_reason": span.finish_reason,
-        "tool_name": span.tool_name,
-        "tool_call_id": span.tool_call_id,
-        "session_id": span.session_id,
-        "user_id": span.user_id,
-        "agent_name": span.agent_name,
-        "iteration": span.iteration,
-        "is_duplicate_llm": span.is_duplicate_llm,
-    }
-
-
-def rollup_json(r: Rollup) -> JSONDict:
-    """A subtree's totals."""
-    # Written out: dataclasses.asdict deep-copies and this runs once per span.
-    return {
-        "span_count": r.span_count,
-        "error_count": r.error_count,
-        "llm_calls": r.llm_calls,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "cache_read_tokens": r.cache_read_tokens,
-        "cache_write_tokens": r.cache_write_tokens,
-        "total_tokens": r.total_tokens,
-        "cost_usd": r.cost_usd,
-        "unpriced_llm_calls": r.unpriced_llm_calls,
-    }
-
-
-def node_json(node: SpanNode, trace_start_ns: int) -> JSONDict:
-    """A span with its place in the tree."""
-    out = span_json(node.span, trace_start_ns)
-    out["depth"] = node.depth
-    out["child_count"] = node.child_count
-    out["is_orphan"] = node.is_orphan
-    out["is_on_critical_path"] = node.is_on_critical_path
-    out["critical_path_ms"] = _ms(node.critical_path_ns)
-    out["is_bottleneck"] = node.is_bottleneck
-    out["rollup"] = rollup_json(node.rollup)
-    return out
-
-
 def totals_json(t: TraceTotals) -> JSONDict:
     """A whole trace's totals and shape."""
     out = dataclasses.asdict(t)
@@ -181,33 +109,11 @@ def log_json(record: LogRecord, trace_start_ns: int | None = None) -> JSONDict:
     return out
 
 
-def trace_json(view: TraceView) -> JSONDict:
-    """`GET /api/v1/traces/{trace_id}`."""
-    start = view.totals.start_ns
-    return {
-        "summary": summary_json(view.summary),
-        "totals": totals_json(view.totals),
-        "max_depth": view.max_depth,
-        "critical_path": [
-            {
-                "span_id": seg.span_id,
-                "offset_ms": _ms(seg.start_ns - start),
-                "duration_ms": _ms(seg.duration_ns),
-            }
-            for seg in view.critical_path
-        ],
-        "spans": [node_json(node, start) for node in view.spans],
-        "logs": [log_json(record, start) for record in view.logs],
-    }
-
-
 def trace_document_json(doc: TraceDocument) -> JSONDict:
-    """`GET /api/v1/traces/{trace_id}` from a `TraceDocument`: the same JSON as `trace_json` of `get_trace`.
+    """`GET /api/v1/traces/{trace_id}`: summary, totals, critical path, spans (depth-first) and logs.
 
-    Key for key and value for value what `trace_json` gives for the view `QueryService.get_trace`
-    builds, in a fraction of the time: each span's object is built in one pass, without a
-    helper call per value. Sub-objects may be shared between spans: encode the result, do not
-    edit it.
+    Each span's object is built in one pass, without a helper call per value (see
+    `_span_objects`). Sub-objects may be shared between spans: encode the result, do not edit it.
     """
     view = doc.view
     start = view.totals.start_ns
@@ -229,8 +135,9 @@ def trace_document_json(doc: TraceDocument) -> JSONDict:
     }
 
 
-# A span object's keys in `node_json`'s order. Copying a dict of 43 keys and setting each value costs
-# two thirds of a dict display of the same keys (measured: displays past ~21 keys grow slower per key).
+# A span object's keys, in the order of the public contract. Copying a dict of 43 keys and setting each
+# value costs two thirds of a dict display of the same keys (measured: displays past ~21 keys grow
+# slower per key).
 _SPAN_TEMPLATE: JSONDict = dict.fromkeys(
     (
         "trace_id",
@@ -264,9 +171,10 @@ _SPAN_TEMPLATE: JSONDict = dict.fromkeys(
 
 
 def _span_objects(nodes: list[SpanNode], payloads: SpanPayloads, trace_start_ns: int) -> list[JSONDict]:
-    # `node_json` inlined, without a helper call per value (times, milliseconds, status, scope,
-    # rollup): those cost more than the objects themselves. An integer of
-    # nanoseconds divided by 1e6 is already the double `_ms` rounds to, so no `round` here.
+    # The only code that builds a span's object for the API (the trace document and the span route).
+    # No helper call per value (times, milliseconds, status, scope, rollup): those cost more than
+    # the objects themselves. An integer of nanoseconds divided by 1e6 is already the double `_ms`
+    # rounds to, so no `round` here.
     iso_seconds = _iso_seconds
     copy = _SPAN_TEMPLATE.copy
     empty: list[Any] = []
@@ -345,6 +253,20 @@ def _span_objects(nodes: list[SpanNode], payloads: SpanPayloads, trace_start_ns:
     return out
 
 
+def span_view_json(view: SpanView) -> JSONDict:
+    """`GET /api/v1/traces/{trace_id}/spans/{span_id}`: the span's object, as in the trace document, and its logs.
+
+    Offsets (`offset_ms` of the span, its events and its logs) count from the span's own start.
+    """
+    node = view.node
+    span = node.span
+    start = span.start_ns
+    payloads = SpanPayloads([span.span_id], [span.resource_attributes], [span.attributes], [span.events], [span.links])
+    (out,) = _span_objects([node], payloads, start)
+    out["logs"] = [log_json(record, start) for record in view.logs]
+    return out
+
+
 def trace_document_body(doc: TraceDocument) -> bytes:
     """`trace_document_json` encoded (orjson), as the trace route sends it."""
     # Six or so containers per span, none in a reference cycle.
@@ -402,7 +324,7 @@ SKELETON_FORMAT = "looptrace.skeleton.v1"
 def skeleton_json(view: TraceView) -> JSONDict:
     """`GET /api/v1/traces/{trace_id}/skeleton`: the waterfall's fields as one array per field.
 
-    Spans are in the depth-first order of `trace_json`, and every array of `spans` has one
+    Spans are in the depth-first order of `trace_document_json`, and every array of `spans` has one
     entry per span at the same index, so a span is an index. `parent` is the index of the
     parent span (-1 for a root), which always comes before its children, and a span's
     subtree is the index range [i, i + rollup_span_count[i]). `events` and `critical_path`

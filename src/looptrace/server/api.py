@@ -112,7 +112,10 @@ async def healthz(request: Request) -> JSONResponse:
                 "batches_stored": stats.batches_written,
                 "records_replayed": stats.records_replayed,
                 "records_decoded_twice": stats.records_decoded_twice,
+                "records_skipped": stats.records_skipped,
                 "write_failures": stats.write_failures,
+                "worker_failures": stats.worker_failures,
+                "worker_restarts": runtime.pipeline.worker_restarts,
                 "last_error": stats.last_error,
                 "log_bytes_pending": runtime.log.uncommitted_bytes,
             },
@@ -226,8 +229,7 @@ async def get_span(request: Request, trace_id: str, span_id: str) -> JSONRespons
         raise _unprocessable(str(exc)) from None
     if view is None:
         raise HTTPException(status_code=404, detail=f"span {span_id} not found in trace {trace_id}")
-    start = view.node.span.start_ns
-    return JSONResponse(_json.node_json(view.node, start) | {"logs": [_json.log_json(r, start) for r in view.logs]})
+    return JSONResponse(_json.span_view_json(view))
 
 
 @router.get("/api/v1/stats/summary", tags=["stats"], summary="Totals over a time range")

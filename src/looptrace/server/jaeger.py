@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from looptrace.model import PROMOTED_FIELDS, Span
+from looptrace.model import PROMOTED_FIELDS, Span, TraceId
 from looptrace.query.service import QueryService
-from looptrace.query.views import TraceView
 from looptrace.server.api import JSONResponse
 from looptrace.server.runtime import Runtime
 from looptrace.storage.api import TraceQuery
@@ -83,13 +83,21 @@ def _span_json(span: Span, process_id: str) -> dict[str, Any]:
     }
 
 
-def trace_to_jaeger(view: TraceView) -> dict[str, Any]:
-    """One trace in Jaeger's UI model: spans plus a process per (service, resource)."""
+def trace_to_jaeger(trace_id: TraceId, spans: Sequence[Span]) -> dict[str, Any]:
+    """One trace in Jaeger's UI model: spans plus a process per (service, resource).
+
+    Args:
+        trace_id: the trace's full id.
+        spans: its spans, in any order (Jaeger clients build the tree from the references);
+            they come out in that order.
+
+    Returns:
+        The trace object of Jaeger's `/api/traces` responses.
+    """
     processes: dict[str, dict[str, Any]] = {}
     process_ids: dict[tuple[str, str], str] = {}
-    spans: list[dict[str, Any]] = []
-    for node in view.spans:
-        span = node.span
+    out: list[dict[str, Any]] = []
+    for span in spans:
         resource_key = (span.service_name, json.dumps(span.resource_attributes, sort_keys=True, default=str))
         process_id = process_ids.get(resource_key)
         if process_id is None:
@@ -98,8 +106,8 @@ def trace_to_jaeger(view: TraceView) -> dict[str, Any]:
                 "serviceName": span.service_name,
                 "tags": [_tag(k, v) for k, v in span.resource_attributes.items() if k != "service.name"],
             }
-        spans.append(_span_json(span, process_id))
-    return {"traceID": view.summary.trace_id, "spans": spans, "processes": processes, "warnings": None}
+        out.append(_span_json(span, process_id))
+    return {"traceID": trace_id, "spans": out, "processes": processes, "warnings": None}
 
 
 def _service(request: Request) -> QueryService:
@@ -173,8 +181,9 @@ async def jaeger_search(
 
     def search() -> list[dict[str, Any]]:
         page = service_.search_traces(query)
-        views = (service_.get_trace(summary.trace_id) for summary in page.traces)
-        return [trace_to_jaeger(view) for view in views if view is not None]
+        # One store read for every hit's spans; a trace deleted since the search has no entry.
+        found = service_.get_spans_of_traces([summary.trace_id for summary in page.traces])
+        return [trace_to_jaeger(trace_id, spans) for trace_id, spans in found.items()]
 
     try:
         data = await run_in_threadpool(search)
@@ -187,9 +196,9 @@ async def jaeger_search(
 async def jaeger_trace(request: Request, trace_id: str) -> JSONResponse:
     """One trace in Jaeger's JSON; 404 with Jaeger's error shape when unknown."""
     try:
-        view = await run_in_threadpool(_service(request).get_trace, trace_id)
+        spans = await run_in_threadpool(_service(request).get_trace_spans, trace_id)
     except ValueError as exc:
         return JSONResponse(_envelope(None, [{"code": 400, "msg": str(exc)}]), status_code=400)
-    if view is None:
+    if spans is None:
         return JSONResponse(_envelope(None, [{"code": 404, "msg": "trace not found"}]), status_code=404)
-    return JSONResponse(_envelope([trace_to_jaeger(view)]))
+    return JSONResponse(_envelope([trace_to_jaeger(spans[0].trace_id, spans)]))

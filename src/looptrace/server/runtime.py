@@ -67,7 +67,11 @@ class Runtime:
             raise
         query = QueryService(store)
         warmer = SkeletonWarmer(functools.partial(skeleton_body, query), min_spans=settings.warm_spans)
-        pipeline = IngestPipeline(store, on_stored=warmer.note_stored if settings.warm_spans > 0 else None)
+        pipeline = IngestPipeline(
+            store,
+            worker=settings.ingest_worker,
+            on_stored=warmer.note_stored if settings.warm_spans > 0 else None,
+        )
         log = IngestLog(
             data_dir / _LOG_DIR,
             max_bytes=settings.max_log_bytes,

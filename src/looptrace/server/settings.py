@@ -73,6 +73,9 @@ class Settings:
     warm_spans: int = DEFAULT_WARM_SPANS
     """Traces with at least this many spans get their waterfall skeleton built once they stop
     changing, before anyone opens them; 0 turns this off."""
+    ingest_worker: bool = True
+    """Prepare stored batches (normalize, Arrow, summaries) in a worker process, so ingest uses
+    a second core; off, the server's own process does everything (one process, less memory)."""
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -117,12 +120,24 @@ class Settings:
             values["max_log_bytes"] = parse_size_bytes(v, setting=envvars.LOOPTRACE_MAX_LOG_BYTES)
         if v := env.get(envvars.LOOPTRACE_WARM_SPANS):
             values["warm_spans"] = _parse_int(v, envvars.LOOPTRACE_WARM_SPANS)
+        if v := env.get(envvars.LOOPTRACE_INGEST_WORKER):
+            values["ingest_worker"] = _parse_switch(v, envvars.LOOPTRACE_INGEST_WORKER)
         if v := env.get(envvars.LOOPTRACE_LOG_LEVEL):
             values["log_level"] = v.lower()
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values.get("grpc_port") == -1:  # the CLI's --no-grpc
             values["grpc_port"] = None
         return replace(settings, **values)
+
+
+_SWITCHES = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
+
+
+def _parse_switch(text: str, setting: str) -> bool:
+    value = _SWITCHES.get(text.strip().lower())
+    if value is None:
+        raise ConfigError(f"{setting}: {text!r} is not on or off (1/0, on/off, true/false, yes/no)")
+    return value
 
 
 def _parse_int(text: str, setting: str) -> int:

@@ -223,6 +223,18 @@ class TraceReader(Protocol):
         """Every stored span of one trace, in start order; empty when unknown."""
         ...
 
+    def get_spans_of_traces(self, trace_ids: Sequence[TraceId]) -> dict[TraceId, list[Span]]:
+        """Every stored span of each of `trace_ids`, in one read however many traces.
+
+        What a search that returns its hits with their spans needs (the Jaeger API), where one
+        `get_spans` per hit would cost a read per trace.
+
+        Returns:
+            The spans of each known trace, in start order as `get_spans` returns them, keyed by
+            trace id in the order of `trace_ids`; an unknown trace has no entry.
+        """
+        ...
+
     def get_span_outlines(self, trace_id: TraceId) -> list[Span]:
         """Every stored span of one trace, in start order, without its payload; empty when unknown.
 

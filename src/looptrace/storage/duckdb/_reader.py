@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import fields
 from itertools import repeat
 from typing import Any
@@ -184,6 +185,36 @@ def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
         params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id},
     ).to_arrow_table()
     return columns_to_spans([column.to_pylist() for column in table.columns])
+
+
+def get_spans_of_traces(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[TraceId]) -> dict[TraceId, list[Span]]:
+    """Every span of each trace in start order, keyed in the order asked; one scan for all of them.
+
+    The scan is bounded by the start range that covers every asked trace, so the zone maps skip
+    the row groups before and after it (the newest hits of a search sit close together). One
+    range per trace, as an OR of ranges or a range join, prunes more but took several times as
+    long for 1,000 scattered traces: DuckDB evaluates the OR per row and cannot prune a join.
+    """
+    wanted = list(dict.fromkeys(trace_ids))
+    if not wanted:
+        return {}
+    bounds = first_row(
+        cur.execute(
+            "SELECT min(start_ns), max(max_start_ns) FROM trace_summary WHERE trace_id IN (SELECT unnest(?))",
+            [wanted],
+        )
+    )
+    if bounds is None or bounds[0] is None:
+        return {}
+    table = cur.sql(
+        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN $start AND $max_start "
+        "AND trace_id IN (SELECT unnest($trace_ids)) ORDER BY start_ns, span_id",
+        params={"start": bounds[0], "max_start": bounds[1], "trace_ids": wanted},
+    ).to_arrow_table()
+    grouped: dict[TraceId, list[Span]] = {}
+    for span in columns_to_spans([column.to_pylist() for column in table.columns]):
+        grouped.setdefault(span.trace_id, []).append(span)
+    return {trace_id: grouped[trace_id] for trace_id in wanted if trace_id in grouped}
 
 
 # `get_span_outlines` reads the promoted columns only: the JSON payload (attributes, resource,

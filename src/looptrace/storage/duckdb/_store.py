@@ -189,6 +189,11 @@ class DuckDBTraceStore:
         with self._reader() as cur:
             return _reader.get_spans(cur, trace_id)
 
+    def get_spans_of_traces(self, trace_ids: Sequence[TraceId]) -> dict[TraceId, list[Span]]:
+        """Every span of each of `trace_ids` (see `TraceReader.get_spans_of_traces`)."""
+        with self._reader() as cur:
+            return _reader.get_spans_of_traces(cur, trace_ids)
+
     def get_span_outlines(self, trace_id: TraceId) -> list[Span]:
         """Every span of one trace without its JSON payload (see `TraceReader.get_span_outlines`)."""
         with self._reader() as cur:

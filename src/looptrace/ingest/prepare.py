@@ -1,0 +1,144 @@
+"""The prepare stage: durable records → a `PreparedBatch`, in a worker process or in-line.
+
+    records ─► decode (when only bytes are at hand) ─► normalize ─► store's batch_preparer
+                                                                         │
+                                          PreparedBatch (Arrow tables, partial summaries) ◄┘
+
+Preparing costs most of a write's CPU (normalize, JSON payloads, Arrow columns, summaries);
+only the transaction needs the store. On a 2-core machine the GIL, not the cores, limits a
+single process, so the pipeline runs this stage in one worker process (`PrepareWorker`) while
+the server's process answers HTTP, appends to the ingest log and runs the transactions. The
+worker receives the records' bytes (cheap to send) and returns the batch (Arrow buffers, cheap
+to receive). It is spawned, not forked: the server has threads and a DuckDB connection open.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from looptrace import pricing
+from looptrace._gc import collector_paused
+from looptrace.ingest.accept import decode_record
+from looptrace.ingest.log import LogEntry
+from looptrace.ingest.normalize import normalize_spans
+from looptrace.model import LogRecord, Span
+from looptrace.otlp.decode import DecodedLogs, DecodedTraces, OTLPDecodeError
+from looptrace.storage.api import BatchPreparer, PreparedBatch
+
+_log = logging.getLogger(__name__)
+
+Record = tuple[LogEntry, DecodedTraces | DecodedLogs | None]
+"""A durable record, with its decoded form when the receiver's is still at hand."""
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A prepared batch and what went wrong on the way (reported by the caller's logger)."""
+
+    batch: PreparedBatch
+    skipped: list[str]
+    """One message per record that no longer decodes (it is left out)."""
+    normalize_error: str | None
+    """Why normalizing failed, when it did: the spans are then stored as decoded."""
+
+
+def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
+    """Decode what is not decoded yet, normalize, and run the store's preparer."""
+    spans: list[Span] = []
+    logs: list[LogRecord] = []
+    skipped: list[str] = []
+    for entry, decoded in records:
+        if decoded is None:
+            try:
+                decoded = decode_record(entry)
+            except OTLPDecodeError as exc:
+                skipped.append(f"skipping ingest log record ending at {entry.end_position}: {exc}")
+                continue
+        if isinstance(decoded, DecodedTraces):
+            spans.extend(decoded.spans)
+        else:
+            logs.extend(decoded.logs)
+    normalize_error = None
+    try:
+        normalize_spans(spans, logs)
+    except Exception as exc:  # a normalizer bug must not lose data: store the spans as decoded
+        normalize_error = f"normalize failed for a batch of {len(spans)} spans; storing them unnormalized: {exc!r}"
+    return Prepared(preparer(spans, logs), skipped, normalize_error)
+
+
+def _init_worker() -> None:
+    """Make the worker's first batch as cheap as its later ones (the server's own start-up does the same)."""
+    pricing.warm_up()
+    gc.freeze()  # what start-up loaded is never garbage: keep the collector from walking it
+    gc.set_threshold(50_000, 50, 100)
+
+
+def _ready() -> bool:
+    return True
+
+
+def _prepare_in_worker(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
+    # Decoded spans, their dicts and Arrow columns hold no reference cycles: a collection
+    # during a batch would walk them all for nothing.
+    with collector_paused():
+        return prepare(preparer, records)
+
+
+class PrepareWorker:
+    """One worker process running `prepare`, restarted if it dies.
+
+    `submit` returns a future; when the process is gone (killed, out of memory) the future
+    fails with `BrokenProcessPool` and the next `submit` starts a new process. Thread-safety:
+    `submit` and `close` may be called from any thread.
+    """
+
+    def __init__(self) -> None:
+        """Start the process now (it imports the normalizer and pricing data: ~0.5 s of its own CPU)."""
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self.restarts = 0
+        """How many times a dead process was replaced."""
+        self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+        )
+        pool.submit(_ready)  # spawn now, not on the first batch
+        self._pool = pool
+        return pool
+
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id, once it runs."""
+        with self._lock:
+            pool = self._pool
+        processes = getattr(pool, "_processes", None) or {}
+        return next(iter(processes), None)
+
+    def submit(self, preparer: BatchPreparer, records: list[Record]) -> Future[Prepared]:
+        """Prepare `records` in the worker; the decoded forms are not sent (bytes are cheaper)."""
+        raw: list[Record] = [(entry, None) for entry, _ in records]
+        with self._lock:
+            pool = self._pool or self._start()
+            try:
+                return pool.submit(_prepare_in_worker, preparer, raw)
+            except BrokenProcessPool:
+                self.restarts += 1
+                _log.error("the ingest worker process died; starting a new one")
+                pool.shutdown(wait=False, cancel_futures=True)
+                return self._start().submit(_prepare_in_worker, preparer, raw)
+
+    def close(self) -> None:
+        """Stop the process (after the batch it is on). Idempotent."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
