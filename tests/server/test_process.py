@@ -48,6 +48,17 @@ def _request(trace_index: int, spans: int) -> bytes:
     ).encode()
 
 
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return children
+
+
 def test_every_acknowledged_span_survives_kill_9_and_restart(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", free_port(), free_port())
     server.start()
@@ -58,9 +69,15 @@ def test_every_acknowledged_span_survives_kill_9_and_restart(tmp_path: Path) -> 
             assert response.status_code == 200
             acknowledged += 20
     assert server.process is not None
+    workers = _children(server.process.pid)
+    assert workers, "the server runs its ingest worker process"
     server.process.kill()  # SIGKILL right after the last 2xx: no drain, no flush
     server.process.wait()
     server.process = None
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "the worker outlived its server"
 
     server.start()
     try:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 
 from looptrace import pricing
 from looptrace._gc import collector_paused
@@ -73,8 +75,16 @@ def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
     return Prepared(preparer(spans, logs), skipped, normalize_error)
 
 
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        wait([parent.sentinel])  # readable once the server's process is gone, even after a kill -9
+    os._exit(0)
+
+
 def _init_worker() -> None:
-    """Make the worker's first batch as cheap as its later ones (the server's own start-up does the same)."""
+    """Follow the server's process out; make the first batch as cheap as later ones (as the server's start-up does)."""
+    threading.Thread(target=_exit_with_parent, name="looptrace-exit-with-parent", daemon=True).start()
     pricing.warm_up()
     gc.freeze()  # what start-up loaded is never garbage: keep the collector from walking it
     gc.set_threshold(50_000, 50, 100)
