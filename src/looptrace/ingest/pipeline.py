@@ -175,32 +175,54 @@ class IngestPipeline:
     # --- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        # With a worker, up to two batches are in flight: one preparing there, one being written here.
-        depth = 2 if self._worker is not None else 1
-        in_flight: deque[tuple[list[Record], Future[Prepared] | None]] = deque()
+        # With a worker, a batch is prepared there while this thread writes the one before it.
+        pending: tuple[list[Record], Future[Prepared] | None] | None = None
         while True:
-            batch = self._take_batch(wait=not in_flight)
-            if batch is None:
+            batch = self._take_batch(pending[1] if pending is not None else None)
+            if batch is None:  # closing, and nothing is left to take
+                if pending is not None:
+                    self._write(*pending)
                 self._idle.set()
                 return
-            if batch:
-                pending = None if self._worker is None else self._worker.submit(self._writer.batch_preparer, batch)
-                in_flight.append((batch, pending))
-            if in_flight and (not batch or len(in_flight) >= depth):
-                records, pending = in_flight.popleft()
-                if not self._write(records, pending):
-                    self._idle.set()
-                    return
+            following = (batch, self._submit(batch)) if batch else None
+            if self._worker is None and following is not None:
+                pending, following = following, None  # in-line: write what was just taken
+            if pending is not None and not self._write(*pending):
+                self._idle.set()
+                return
+            pending = following
 
-    def _take_batch(self, *, wait: bool) -> list[Record] | None:
-        """The next batch; [] at once when nothing is queued and not `wait`; None once closed and drained."""
+    def _submit(self, batch: list[Record]) -> Future[Prepared] | None:
+        """Send `batch` to the worker; None (prepare it in-line) without a worker or when sending fails."""
+        if self._worker is None:
+            return None
+        try:
+            future = self._worker.submit(self._writer.batch_preparer, batch)
+        except Exception:
+            self.stats.worker_failures += 1
+            _log.exception("could not send %d records to the ingest worker; preparing them here", len(batch))
+            return None
+        future.add_done_callback(self._wake)
+        return future
+
+    def _wake(self, _: object) -> None:
         with self._cond:
-            if not self._queue and not wait:
-                return []
+            self._cond.notify()
+
+    def _take_batch(self, preparing: Future[Prepared] | None) -> list[Record] | None:
+        """The next batch; None once closed and drained.
+
+        While a batch is `preparing` in the worker and nothing is queued, returns [] as soon as
+        it is ready, so that it is written without waiting for new records.
+        """
+        with self._cond:
             while not self._queue:
                 if self._closing:
                     return None
-                self._idle.set()
+                if preparing is None:
+                    self._idle.set()  # nothing queued, nothing in flight
+                elif preparing.done():
+                    return []
                 self._cond.wait()
             deadline = time.monotonic() + self._max_wait_sec
             batch: list[Record] = []
@@ -216,8 +238,7 @@ class IngestPipeline:
                         # Not decoded (replay, worker, or past max_decoded_spans): ~350 wire bytes a span.
                         spans += max(1, len(entry.payload) // 350) if decoded is None else 1
                 remaining = deadline - time.monotonic()
-                if not wait or spans >= self._max_batch_spans or remaining <= 0 or self._closing:
-                    # Without `wait` a batch is being written meanwhile: more records queue up then.
+                if spans >= self._max_batch_spans or remaining <= 0 or self._closing:
                     return batch
                 # A short wait lets concurrent senders fill the batch: fewer, larger transactions.
                 self._cond.wait(remaining)
