@@ -69,7 +69,7 @@ class IngestPipeline:
         writer: TraceWriter,
         *,
         worker: bool = False,
-        max_batch_spans: int = 5000,
+        max_batch_spans: int | None = None,
         max_wait_sec: float = 0.05,
         max_decoded_spans: int = 20_000,
         on_stored: Callable[[Mapping[str, int]], None] | None = None,
@@ -80,7 +80,9 @@ class IngestPipeline:
             writer: where batches go.
             worker: prepare batches in a worker process (`PrepareWorker`), started by `start`;
                 otherwise on the pipeline thread.
-            max_batch_spans: write when a batch holds this many spans.
+            max_batch_spans: write when a batch holds this many spans; by default 5,000, or
+                2,000 with a worker (a batch is decoded, prepared, pickled and received whole:
+                the worker's peak memory follows its size, ~9 MB per 1,000 spans).
             max_wait_sec: how long to wait for more records before writing a partial batch.
             max_decoded_spans: decoded spans kept in the queue when preparing in-line; past it,
                 records are queued as bytes and decoded again when their turn comes (a decoded
@@ -93,7 +95,7 @@ class IngestPipeline:
         self._writer = writer
         self._use_worker = worker
         self._worker: PrepareWorker | None = None
-        self._max_batch_spans = max_batch_spans
+        self._max_batch_spans = max_batch_spans or (2000 if worker else 5000)
         self._max_wait_sec = max_wait_sec
         self._max_decoded_spans = 0 if worker else max_decoded_spans
         self._decoded_spans = 0  # spans held decoded in _queue; guarded by _cond

@@ -51,9 +51,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             await asyncio.to_thread(opened.close)
             raise
         app.state.runtime = opened
-        # Loading the price tables takes a second or two: do it once the port is open, beside
-        # the first requests, rather than in the first batch or before the server answers.
-        threading.Thread(target=pricing.warm_up, name="looptrace-pricing-warm-up", daemon=True).start()
+        if not settings.ingest_worker:
+            # Loading the price tables takes a second or two: do it once the port is open, beside
+            # the first requests, rather than in the first batch or before the server answers.
+            # With the ingest worker, the worker prices spans and loads them; this process does
+            # only if it has to prepare a batch itself (~25 MB it would otherwise hold).
+            threading.Thread(target=pricing.warm_up, name="looptrace-pricing-warm-up", daemon=True).start()
         _log.info(
             "looptrace ready: OTLP/HTTP and API on http://%s:%d, OTLP/gRPC on %s, data in %s",
             settings.host,
