@@ -191,13 +191,10 @@ class QueryService:
             ValueError: `trace_id` is not hex or is too short or too long.
             AmbiguousTraceIdError: the prefix matches several traces.
         """
-        full_id = self._resolve_trace_id(trace_id)
-        if full_id is None:
+        spans = self.get_trace_spans(trace_id)
+        if spans is None:
             return None
-        spans = self._reader.get_spans(full_id)
-        if not spans:
-            return None
-        return build_trace_view(spans, self._reader.get_logs(full_id))
+        return build_trace_view(spans, self._reader.get_logs(spans[0].trace_id))
 
     def get_trace_spans(self, trace_id: str) -> list[Span] | None:
         """Every span of one trace, in start order, as stored: no tree, rollups, critical path or logs.
