@@ -5,11 +5,14 @@
                                           PreparedBatch (Arrow tables, partial summaries) ◄┘
 
 Preparing costs most of a write's CPU (normalize, JSON payloads, Arrow columns, summaries);
-only the transaction needs the store. On a 2-core machine the GIL, not the cores, limits a
-single process, so the pipeline runs this stage in one worker process (`PrepareWorker`) while
-the server's process answers HTTP, appends to the ingest log and runs the transactions. The
-worker receives the records' bytes (cheap to send) and returns the batch (Arrow buffers, cheap
-to receive). It is spawned, not forked: the server has threads and a DuckDB connection open.
+only the transaction needs the store. With `looptrace serve --ingest-worker` the pipeline runs
+this stage in one worker process (`PrepareWorker`), so that the server's process answers HTTP,
+appends to the ingest log and runs the transactions while the worker prepares the next batch.
+The worker receives the records' bytes (cheap to send), decodes them again, and returns the
+batch (Arrow buffers, cheap to receive). It is spawned, not forked: the server has threads and a
+DuckDB connection open. The price: each span is decoded twice and every batch is pickled both
+ways, ~25% more CPU in all, which a 2-core machine shared with the senders does not recover
+(docs/benchmarks.md); hence off by default.
 """
 
 from __future__ import annotations

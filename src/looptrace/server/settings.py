@@ -73,9 +73,10 @@ class Settings:
     warm_spans: int = DEFAULT_WARM_SPANS
     """Traces with at least this many spans get their waterfall skeleton built once they stop
     changing, before anyone opens them; 0 turns this off."""
-    ingest_worker: bool = True
-    """Prepare stored batches (normalize, Arrow, summaries) in a worker process, so ingest uses
-    a second core; off, the server's own process does everything (one process, less memory)."""
+    ingest_worker: bool = False
+    """Prepare stored batches (decode, normalize, Arrow, summaries) in a worker process beside the
+    server. Off by default: on a 2-core machine shared with the senders it stored fewer spans per
+    second than one process (docs/benchmarks.md); it is for hosts with cores to spare."""
     log_level: str = "info"
 
     def __post_init__(self) -> None:
