@@ -16,7 +16,7 @@ busy process (max_export_batch_size 512).
 Run (takes about two minutes):
 
     .venv/bin/python bench/bench_ingest.py [--traces 2000] [--senders 1,4,8] [--traces-per-request 1,23]
-                                           [--fresh-server] [--server-args=--no-ingest-worker]
+                                           [--fresh-server] [--server-args=--ingest-worker]
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def main() -> None:
     )
     parser.add_argument("--fresh-server", action="store_true", help="an empty server for each run")
     parser.add_argument(
-        "--server-args", default="", help="extra `looptrace serve` flags, e.g. --server-args=--no-ingest-worker"
+        "--server-args", default="", help="extra `looptrace serve` flags, e.g. --server-args=--ingest-worker"
     )
     args = parser.parse_args()
 
