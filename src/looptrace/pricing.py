@@ -9,6 +9,8 @@
               │                           a plain per-token price (the common case: a few multiplications),
               └─ otherwise genai-prices' own calc_price (tiered prices)
 
+    cost_usd(provider, model, ...)        the same number without the PriceResult, for the SDK's rollups
+
 Token convention: `input_tokens` counts EVERY input token, cached or not, and the two cache counts are parts
 of it (the GenAI semantic conventions' and genai-prices' `Usage` convention). Anthropic's own API number
 excludes cached tokens: callers add them before calling (see `looptrace.ingest.normalize`).
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     # `warm_up()`, so `import looptrace` and the server's start do not wait for it.
     from genai_prices.types import ModelInfo, ModelPrice, Provider
 
-__all__ = ["PriceResult", "compute_cost", "normalize_provider", "warm_up"]
+__all__ = ["PriceResult", "compute_cost", "cost_usd", "normalize_provider", "warm_up"]
 
 _log = logging.getLogger(__name__)
 
@@ -131,14 +133,7 @@ def compute_cost(
     cache_read = cache_read_tokens or 0
     cache_write = cache_write_tokens or 0
     if isinstance(price, _LinearPrice):
-        uncached = max(0, inp - cache_read - cache_write)
-        cost = (
-            uncached * price.input
-            + cache_read * price.cache_read
-            + cache_write * price.cache_write
-            + out * price.output
-        )
-        return PriceResult(round(cost, 12), resolved.model.id, resolved.note)
+        return PriceResult(_linear_cost(price, inp, out, cache_read, cache_write), resolved.model.id, resolved.note)
     if price is None:
         return PriceResult(None, resolved.model.id, f"no price known for {model} today")
     from genai_prices import Usage
@@ -155,6 +150,52 @@ def compute_cost(
         _log.debug("genai-prices could not price %s", model, exc_info=True)
         return PriceResult(None, resolved.model.id, f"genai-prices could not price {model}")
     return PriceResult(float(total), resolved.model.id, resolved.note)
+
+
+def cost_usd(
+    provider: str | None,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+) -> float | None:
+    """`compute_cost(...).cost_usd`, for a caller that prices every call on a hot path (the SDK's rollups).
+
+    The same number without the `PriceResult`: a per-token price (the common case) is two cache
+    lookups and a few multiplications; a tiered or unknown one goes through `compute_cost`.
+
+    Args:
+        provider: As for `compute_cost`.
+        model: The model the call used (not empty).
+        input_tokens: Every input token, INCLUDING cache reads and writes.
+        output_tokens: Output tokens.
+        cache_read_tokens: Input tokens read from the prompt cache (part of input_tokens).
+        cache_write_tokens: Input tokens written to the prompt cache (part of input_tokens).
+
+    Returns:
+        The cost in USD, or None when the model or its price is unknown.
+    """
+    resolved = _resolve_as_sent(provider, model)
+    if resolved is None:
+        return None
+    price = _price_of(resolved, _today())
+    if isinstance(price, _LinearPrice):
+        return _linear_cost(price, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+    return compute_cost(
+        provider,
+        model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+    ).cost_usd
+
+
+def _linear_cost(price: _LinearPrice, inp: int, out: int, cache_read: int, cache_write: int) -> float:
+    uncached = max(0, inp - cache_read - cache_write)
+    cost = uncached * price.input + cache_read * price.cache_read + cache_write * price.cache_write + out * price.output
+    return round(cost, 12)
 
 
 def warm_up() -> None:

@@ -4,9 +4,11 @@ One call of an instrumented method gives one span, `chat {model}` (kind CLIENT):
 
     wrapper(resource, **kwargs)
       ├─ LLMSpan.start(spec, kwargs)        None before init(): the call then runs untouched
+      │    request attributes, content as placeholders ─► a DeferredSpan (or a real span)
       ├─ the original method, with our span current and the client's own span suppressed;
       │    each retry the client makes inside it ─► retry_sleep wrapper ─► a `looptrace.retry` event
-      ├─ it returns a response ─► finish(record)                                     ─┐
+      ├─ it returns a response ─► finish_response: model and token counts now, ─┐
+      │                           the rest of the response when rendered         │
       ├─ it returns a stream   ─► TracedStream / TracedAsyncStream: each event goes to  │
       │                           the spec's accumulator; the span ends when the stream  ├─ span.end()
       │                           is exhausted, fails, is closed (or its `with` exits),  │
@@ -16,9 +18,15 @@ One call of an instrumented method gives one span, `chat {model}` (kind CLIENT):
 Nothing here raises into the caller: our own bookkeeping is wrapped and logged through
 `log_internal_error` (re-raised only under test, when init() asked for it).
 
-Per call this module does one `start_span` (with every request attribute), one `set_attributes`
-and one `end`: OpenTelemetry cleans attributes one by one, so they are gathered first. Content goes
-through `sdk._content.render_content`, as the SDK helpers' does (its JSON encoder is built once).
+The caller's thread pays for what the call records, not for OpenTelemetry's work on it: when
+looptrace's processor is the provider's only one, the span is a `sdk._deferred.DeferredSpan`, which
+OpenTelemetry builds (cleaning every value) when the exporter first reads it. What is rendered then,
+by `ContentWriter.render`: content as JSON (through `sdk._content.render_content`, as the SDK
+helpers' content: switch, redaction, truncation), from a structure built from the call's messages
+at call time, so the caller may change its messages afterwards; and a non-streamed response's
+attributes, read from the response object the client returned. The rollups get the call's model and
+token counts from `DeferredSpan.call_counts` when it ends. Otherwise (a real span) the same attributes
+are rendered at once, in one `start_span` and one `set_attributes`.
 
 Cost is not put on the span: the server prices every LLM span from its provider, model and
 token counts (`cost_source=computed`), and the SDK's rollups price it in-process the same way; a
@@ -47,15 +55,18 @@ from looptrace import semconv
 from looptrace.sdk import _state
 from looptrace.sdk._config import Config
 from looptrace.sdk._content import render_content
+from looptrace.sdk._deferred import DeferredSpan, start_deferred
 from looptrace.sdk._helpers import put_usage, record_error
 from looptrace.sdk._internal import log_internal_error, logger
 
 __all__ = [
     "CallSpec",
     "ContentWriter",
+    "LIST_OR_TUPLE",
     "LLMSpan",
     "Patcher",
     "ResponseRecord",
+    "response_attributes",
     "StreamAccumulator",
     "TracedAsyncStream",
     "TracedStream",
@@ -75,7 +86,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-# The LLM call whose original method runs in this context (set by _Activation): retries find their span
+LIST_OR_TUPLE = (list, tuple)
+"""For `isinstance` on the hot path: a `list | tuple` written in the call would build a union each time."""
+_NUMBER = int | float
+
+# The LLM call whose original method runs in this context (LLMSpan.activate): retries find their span
 # here, and a client that traces itself is told not to.
 _ACTIVE_CALL: contextvars.ContextVar[LLMSpan | None] = contextvars.ContextVar("looptrace_active_llm_call", default=None)
 
@@ -95,7 +110,7 @@ class ResponseRecord:
 
     response_id: str | None = None
     response_model: str | None = None
-    finish_reasons: list[str] = field(default_factory=list[str])
+    finish_reasons: list[str] = field(default_factory=list)  # `list[str]()` would cost 5x more per call
     input_tokens: int | None = None
     output_tokens: int | None = None
     cache_read_tokens: int | None = None
@@ -155,6 +170,14 @@ class CallSpec:
         """What a non-streamed response says; None for a result of another type (e.g. a raw response)."""
         raise NotImplementedError
 
+    def usage_record(self, response: Any) -> ResponseRecord | None:
+        """The part of `response_record` the rollups need when the call ends: response model and token counts.
+
+        The same values `response_record` gives (subclasses build that record from this one); the rest of
+        the response is read when the span is built.
+        """
+        return self.response_record(response, False)
+
     def is_stream(self, result: Any) -> bool:
         """Whether the method returned a stream of events (an iterator: a parsed response is none)."""
         return _is_iterator_type(type(result))
@@ -164,29 +187,139 @@ class CallSpec:
         raise NotImplementedError
 
 
+class _Content:
+    """Captured content waiting in an attribute dict until `ContentWriter.render` turns it into text."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+_TRUNCATED_KEYS = _Content(None)
+"""Stands for `looptrace.truncated` until rendering knows which content was cut."""
+
+_RESPONSE_KEY = "looptrace.internal.response"
+"""Where `ContentWriter.put_response` reserves the response's attributes; `render` puts them there."""
+
+
 class ContentWriter:
-    """Puts captured content into attributes as `render_content` does (switch, redaction, truncation).
+    """Puts what a call's span records into attributes as placeholders, which `render` turns into values.
+
+    Captured content (`put`) is kept as given, already a fresh structure built from the call's
+    messages (later changes to the caller's objects do not show), and rendered as `render_content`
+    does (switch, redaction, truncation). A non-streamed response (`put_response`) is kept as the
+    client's object and read by `render`. `render` runs at once for a real span, and when the span
+    is built for a deferred one (off the caller's thread, see `looptrace.sdk._deferred`): once per
+    dict, in the order the dicts reach the span.
 
     Attributes:
         capture: Whether content is captured at all.
-        truncated: The keys whose content was cut.
+        truncated: The keys whose content was cut, as rendered so far.
     """
 
-    __slots__ = ("_config", "capture", "truncated")
+    __slots__ = ("_config", "_response", "_spec", "capture", "truncated")
 
     def __init__(self, config: Config) -> None:
         self._config = config
         self.capture = config.capture_content
-        self.truncated: list[str] = []
+        self.truncated: tuple[str, ...] = ()  # a tuple: the empty one is shared, and most calls cut nothing
+        self._spec: CallSpec | None = None
+        self._response: Any = None
 
-    def put(self, attributes: dict[str, AttributeValue], key: str, value: object) -> None:
-        """Render `value` and store it under `key`, unless content capture is off."""
-        rendered = render_content(self._config, value) if self.capture else None
-        if rendered is None:
-            return
-        attributes[key] = rendered[0]
-        if rendered[1] and key not in self.truncated:
-            self.truncated.append(key)
+    def put(self, attributes: dict[str, Any], key: str, value: object) -> None:
+        """Store `value` under `key` for `render`, unless content capture is off."""
+        if self.capture:
+            attributes[key] = _Content(value)
+
+    def put_truncated(self, attributes: dict[str, Any]) -> None:
+        """Reserve `looptrace.truncated` here: `render` sets it to the keys whose content was cut, or drops it."""
+        if self.capture:
+            attributes[semconv.LOOPTRACE_TRUNCATED] = _TRUNCATED_KEYS
+
+    def put_response(self, attributes: dict[str, Any], spec: CallSpec, response: Any) -> None:
+        """Reserve the place of a non-streamed response's attributes; `render` reads them from `response`.
+
+        Args:
+            attributes: The dict the response's attributes go into.
+            spec: The provider's handling (`response_record`).
+            response: What the client method returned.
+        """
+        self._spec = spec
+        self._response = response
+        attributes[_RESPONSE_KEY] = None
+
+    def render(self, attributes: dict[str, Any]) -> dict[str, AttributeValue]:
+        """The attributes as a span takes them: the response's in their place, content rendered (once).
+
+        Returns:
+            `attributes`, rendered in place, or a new dict when the response's attributes went in.
+        """
+        if _RESPONSE_KEY in attributes:
+            attributes = self._with_response(attributes)
+        if not self.capture:
+            return attributes
+        for key in [key for key, value in attributes.items() if type(value) is _Content]:
+            value = attributes[key]
+            if value is _TRUNCATED_KEYS:
+                if self.truncated:
+                    attributes[key] = self.truncated
+                else:
+                    del attributes[key]
+                continue
+            rendered = render_content(self._config, value.value)
+            if rendered is None:  # content capture is off: `put` stored nothing then
+                del attributes[key]
+                continue
+            attributes[key] = rendered[0]
+            if rendered[1] and key not in self.truncated:
+                self.truncated = (*self.truncated, key)
+        return attributes
+
+    def _with_response(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        try:
+            assert self._spec is not None  # put_response set it
+            made = response_attributes(self._spec.response_record(self._response, self.capture), self)
+        except Exception:
+            log_internal_error("looptrace could not record an LLM response")
+            made = {}
+        self._response = None
+        expanded: dict[str, Any] = {}
+        for key, value in attributes.items():
+            if key == _RESPONSE_KEY:
+                expanded.update(made)
+            else:
+                expanded[key] = value
+        return expanded
+
+
+def response_attributes(record: ResponseRecord | None, content: ContentWriter) -> dict[str, Any]:
+    """A response's attributes (id, model, finish reasons, usage, provider's, output messages), in that order.
+
+    Args:
+        record: What the response says; None gives no attributes.
+        content: Where the output messages go (as a placeholder for `render`).
+
+    Returns:
+        The attributes.
+    """
+    attributes: dict[str, Any] = {}
+    if record is None:
+        return attributes
+    if record.response_id:
+        attributes[semconv.GEN_AI_RESPONSE_ID] = record.response_id
+    if record.response_model:
+        attributes[semconv.GEN_AI_RESPONSE_MODEL] = record.response_model
+    if record.finish_reasons:
+        attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(record.finish_reasons)
+    put_usage(
+        attributes, record.input_tokens, record.output_tokens, record.cache_read_tokens, record.cache_write_tokens
+    )
+    if record.attributes:
+        attributes.update(record.attributes)
+    if record.output_messages is not None:
+        content.put(attributes, semconv.GEN_AI_OUTPUT_MESSAGES, record.output_messages)
+    return attributes
 
 
 # Result types seen by `_is_iterator_type`; a plain dict: a racing write stores the same answer.
@@ -213,10 +346,15 @@ class LLMSpan:
     """
 
     __slots__ = (
+        "_call_token",
         "_content",
+        "_context",
+        "_context_token",
         "_first_chunk_ns",
         "_pending_retry",
+        "_request_model",
         "_runtime",
+        "_spec",
         "_start_ns",
         "ended",
         "retries",
@@ -227,12 +365,17 @@ class LLMSpan:
     def __init__(
         self,
         runtime: _state.Runtime,
+        spec: CallSpec,
         span: Span,
         start_ns: int,
         content: ContentWriter,
-        suppress_client_spans: bool = False,
+        context: otel_context.Context,
+        request_model: str | None,
     ) -> None:
         self._runtime = runtime
+        self._spec = spec
+        self._context = context  # the context the call started in
+        self._request_model = request_model
         self.span = span
         self._start_ns = start_ns
         self._content = content
@@ -240,7 +383,7 @@ class LLMSpan:
         self._pending_retry: _PendingRetry | None = None
         self.ended = False
         self.retries = 0
-        self.suppress_client_spans = suppress_client_spans
+        self.suppress_client_spans = spec.suppress_client_spans
 
     @classmethod
     def start(cls, spec: CallSpec, kwargs: Mapping[str, Any]) -> LLMSpan | None:
@@ -252,14 +395,16 @@ class LLMSpan:
             content = ContentWriter(runtime.config)
             attributes = spec.request_attributes(kwargs, content)
             model = attributes.get(semconv.GEN_AI_REQUEST_MODEL)
+            name = f"{semconv.OP_CHAT} {model}" if model else semconv.OP_CHAT
             start_ns = _now_ns(runtime)
-            span = runtime.tracer.start_span(
-                f"{semconv.OP_CHAT} {model}" if model else semconv.OP_CHAT,
-                kind=SpanKind.CLIENT,
-                attributes=attributes,
-                start_time=start_ns,
-            )
-            return cls(runtime, span, start_ns, content, spec.suppress_client_spans)
+            context = otel_context.get_current()
+            span = start_deferred(runtime, context, name, attributes, start_ns, content)
+            if span is None:
+                span = runtime.tracer.start_span(
+                    name, kind=SpanKind.CLIENT, attributes=content.render(attributes), start_time=start_ns
+                )
+            request_model = model if type(model) is str and model else None
+            return cls(runtime, spec, span, start_ns, content, context, request_model)
         except Exception:
             log_internal_error("looptrace could not start an LLM span")
             return None
@@ -268,6 +413,16 @@ class LLMSpan:
     def capture(self) -> bool:
         """Whether content is captured."""
         return self._content.capture
+
+    def activate(self) -> None:
+        """Make our span current and our call active (retries, client-span suppression) until `deactivate`."""
+        self._context_token = otel_context.attach(trace.set_span_in_context(self.span, self._context))
+        self._call_token = _ACTIVE_CALL.set(self)
+
+    def deactivate(self) -> None:
+        """Undo `activate` (the original method returned, raised, or gave its stream)."""
+        _ACTIVE_CALL.reset(self._call_token)
+        otel_context.detach(self._context_token)
 
     def first_chunk(self) -> None:
         """Record the time to the first content chunk of a stream (attribute and event)."""
@@ -280,26 +435,67 @@ class LLMSpan:
             semconv.EVENT_FIRST_TOKEN, {semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: seconds}, timestamp=now
         )
 
-    def finish(self, record: ResponseRecord | None, *, incomplete: bool = False) -> None:
-        """Record the response and end the span (once; later calls do nothing)."""
+    def finish(self, record: ResponseRecord | None, *, incomplete: bool = False, response: Any = None) -> None:
+        """Record the response and end the span (once; later calls do nothing).
+
+        Args:
+            record: What the response says; with `response`, its model and token counts only.
+            incomplete: Whether a stream closed before its last event.
+            response: A non-streamed response, read for its attributes when the span is rendered.
+        """
         if self.ended:
             return
         self.ended = True
         try:
             # One set_attributes call: OpenTelemetry takes its lock and cleans values once per call.
-            attributes = self._response_attributes(record) if record is not None else {}
+            content = self._content
+            if response is not None:
+                attributes: dict[str, Any] = {}
+                content.put_response(attributes, self._spec, response)
+            else:
+                attributes = response_attributes(record, content)
             if incomplete:
                 attributes[semconv.LOOPTRACE_STREAM_INCOMPLETE] = True
-            if self._content.truncated:
-                attributes[semconv.LOOPTRACE_TRUNCATED] = tuple(self._content.truncated)
+            content.put_truncated(attributes)
             if self.retries:
                 attributes[semconv.LOOPTRACE_RETRIES] = self.retries
-            if attributes:
-                self.span.set_attributes(attributes)
+            span = self.span
+            if type(span) is DeferredSpan:
+                if record is not None:
+                    # What the rollups read when the span ends: the values its attributes will say.
+                    model = record.response_model
+                    span.call_counts = (
+                        self._spec.provider,
+                        model if type(model) is str and model else self._request_model,
+                        record.input_tokens or 0,
+                        record.output_tokens or 0,
+                        record.cache_read_tokens or 0,
+                        record.cache_write_tokens or 0,
+                    )
+                span.keep_attributes(attributes)  # rendered when the span is built
+            elif attributes and span.is_recording():
+                span.set_attributes(content.render(attributes))
         except Exception:
             log_internal_error("looptrace could not record an LLM response")
         finally:
-            self.span.end(end_time=self._runtime.now_ns())
+            clock = self._runtime.clock_ns
+            self.span.end(None if clock is None else clock())
+
+    def finish_response(self, response: Any) -> None:
+        """Record a non-streamed response and end the span (once).
+
+        The model and token counts are read now (the rollups price the call when it ends); the rest
+        (id, finish reasons, output messages) when the span is built, from the response object the
+        client returned (a parsed model the caller reads, not changes).
+
+        Args:
+            response: What the client method returned.
+        """
+        if self.ended:
+            return
+        record = self._spec.usage_record(response)
+        # None: e.g. a raw response from `with_raw_response`, nothing parsed to read.
+        self.finish(record, response=response if record is not None else None)
 
     def fail(self, error: BaseException, record: ResponseRecord | None = None) -> None:
         """Record the error (and what arrived before it) and end the span (once)."""
@@ -379,23 +575,6 @@ class LLMSpan:
         at = _now_ns(self._runtime) if timestamp_ns is None else timestamp_ns
         self.span.add_event(semconv.EVENT_RETRY, attributes, timestamp=at)
 
-    def _response_attributes(self, record: ResponseRecord) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {}
-        if record.response_id:
-            attributes[semconv.GEN_AI_RESPONSE_ID] = record.response_id
-        if record.response_model:
-            attributes[semconv.GEN_AI_RESPONSE_MODEL] = record.response_model
-        if record.finish_reasons:
-            attributes[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(record.finish_reasons)
-        put_usage(
-            attributes, record.input_tokens, record.output_tokens, record.cache_read_tokens, record.cache_write_tokens
-        )
-        if record.attributes:
-            attributes.update(record.attributes)
-        if record.output_messages is not None:
-            self._content.put(attributes, semconv.GEN_AI_OUTPUT_MESSAGES, record.output_messages)
-        return attributes
-
 
 @dataclass(slots=True)
 class _PendingRetry:
@@ -407,22 +586,8 @@ class _PendingRetry:
 
 
 def _now_ns(runtime: _state.Runtime) -> int:
-    now = runtime.now_ns()
-    return time.time_ns() if now is None else now
-
-
-class _Activation:
-    """Our span current and our call active (retries, client-span suppression) during the original call."""
-
-    __slots__ = ("_call_token", "_context_token")
-
-    def __init__(self, call: LLMSpan) -> None:
-        self._context_token = otel_context.attach(trace.set_span_in_context(call.span))
-        self._call_token = _ACTIVE_CALL.set(call)
-
-    def close(self) -> None:
-        _ACTIVE_CALL.reset(self._call_token)
-        otel_context.detach(self._context_token)
+    clock = runtime.clock_ns  # Runtime.now_ns, inlined: this runs twice per call
+    return time.time_ns() if clock is None else clock()
 
 
 def _on_result(spec: CallSpec, call: LLMSpan, result: Any) -> Any:
@@ -431,7 +596,7 @@ def _on_result(spec: CallSpec, call: LLMSpan, result: Any) -> Any:
             if isinstance(result, AsyncIterator):
                 return TracedAsyncStream(result, call, spec.new_accumulator(call.capture))
             return TracedStream(result, call, spec.new_accumulator(call.capture))
-        call.finish(spec.response_record(result, call.capture))
+        call.finish_response(result)
     except Exception:
         log_internal_error("looptrace could not record an LLM response")
         call.finish(None)
@@ -454,14 +619,14 @@ def wrap_method(original: Callable[..., Any], spec: CallSpec) -> Callable[..., A
         call = LLMSpan.start(spec, kwargs)
         if call is None:
             return original(self, *args, **kwargs)
-        activation = _Activation(call)
+        call.activate()
         try:
             result = original(self, *args, **kwargs)
         except BaseException as error:
             call.fail(error)
             raise
         finally:
-            activation.close()
+            call.deactivate()
         return _on_result(spec, call, result)
 
     return wrapper
@@ -483,14 +648,14 @@ def wrap_async_method(original: Callable[..., Awaitable[Any]], spec: CallSpec) -
         call = LLMSpan.start(spec, kwargs)
         if call is None:
             return await original(self, *args, **kwargs)
-        activation = _Activation(call)
+        call.activate()
         try:
             result = await original(self, *args, **kwargs)
         except BaseException as error:
             call.fail(error)
             raise
         finally:
-            activation.close()
+            call.deactivate()
         return _on_result(spec, call, result)
 
     return wrapper
@@ -510,14 +675,14 @@ def traced_request(spec: CallSpec, kwargs: Mapping[str, Any], request: Callable[
     call = LLMSpan.start(spec, kwargs)
     if call is None:
         return request()
-    activation = _Activation(call)
+    call.activate()
     try:
         result = request()
     except BaseException as error:
         call.fail(error)
         raise
     finally:
-        activation.close()
+        call.deactivate()
     return _on_result(spec, call, result)
 
 
@@ -535,14 +700,14 @@ async def traced_async_request(spec: CallSpec, kwargs: Mapping[str, Any], reques
     call = LLMSpan.start(spec, kwargs)
     if call is None:
         return await request
-    activation = _Activation(call)
+    call.activate()
     try:
         result = await request
     except BaseException as error:
         call.fail(error)
         raise
     finally:
-        activation.close()
+        call.deactivate()
     return _on_result(spec, call, result)
 
 
@@ -860,19 +1025,33 @@ def get_field(value: Any, name: str) -> Any:
     if type(value) is dict:
         return value.get(name)
     found = getattr(value, name, None)
-    if found is None and isinstance(value, Mapping):
+    if found is None and _is_mapping_type(type(value)):
         return value.get(name)
+    return found
+
+
+# Types seen by `_is_mapping_type`; a plain dict: a racing write stores the same answer.
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
+def _is_mapping_type(kind: type) -> bool:
+    # Per type, not per value: a model's unset optional field (None) would cost an ABC check each time.
+    found = _MAPPING_TYPES.get(kind)
+    if found is None:
+        found = _MAPPING_TYPES[kind] = issubclass(kind, Mapping)
     return found
 
 
 def int_or_none(value: Any) -> int | None:
     """`value` when it is an int (not a bool), else None."""
+    if type(value) is int:  # the common case, with one check
+        return value
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def number_or_none(value: Any) -> float | int | None:
     """`value` when it is an int or float (not a bool), else None."""
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return value if isinstance(value, _NUMBER) and not isinstance(value, bool) else None
 
 
 def json_or_text(text: Any) -> Any:

@@ -29,6 +29,7 @@ from opentelemetry.util.types import AttributeValue
 
 from looptrace import semconv
 from looptrace.instrumentation._common import (
+    LIST_OR_TUPLE,
     CallSpec,
     ContentWriter,
     Patcher,
@@ -147,34 +148,39 @@ class _MessagesSpec(CallSpec):
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         attributes = self.chat_attributes(kwargs)
         stop = kwargs.get("stop_sequences")
-        if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+        if isinstance(stop, LIST_OR_TUPLE) and all(isinstance(item, str) for item in stop):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
         if content.capture:
             system = kwargs.get("system")
             if isinstance(system, str):
                 content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, [{"type": "text", "content": system}])
-            elif isinstance(system, list | tuple):
+            elif isinstance(system, LIST_OR_TUPLE):
                 parts = [_part(block) for block in system]
                 content.put(attributes, semconv.GEN_AI_SYSTEM_INSTRUCTIONS, parts)
             messages = kwargs.get("messages")
-            if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
+            if isinstance(messages, LIST_OR_TUPLE):  # never iterate a generator the client still has to read
                 content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_message(m) for m in messages])
             tools = kwargs.get("tools")
-            if isinstance(tools, list | tuple) and tools:
+            if isinstance(tools, LIST_OR_TUPLE) and tools:
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])
         return attributes
 
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        if get_field(response, "type") != "message":
+    def usage_record(self, response: Any) -> ResponseRecord | None:
+        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
+        if getattr(response, "type", None) != "message":
             return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        record = ResponseRecord(
-            response_id=get_field(response, "id"),
-            response_model=get_field(response, "model"),
-        )
+        record = ResponseRecord(response_model=getattr(response, "model", None))
+        _set_usage(record, getattr(response, "usage", None))
+        return record
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        record = self.usage_record(response)
+        if record is None:
+            return None
+        record.response_id = get_field(response, "id")
         stop_reason = get_field(response, "stop_reason")
         if isinstance(stop_reason, str):
             record.finish_reasons.append(stop_reason)
-        _set_usage(record, get_field(response, "usage"))
         if capture:
             blocks = get_field(response, "content") or []
             record.output_messages = [
@@ -273,7 +279,7 @@ def _message(message: Any) -> dict[str, Any]:
     body = get_field(message, "content")
     if isinstance(body, str):
         parts: list[dict[str, Any]] = [{"type": "text", "content": body}]
-    elif isinstance(body, list | tuple):
+    elif isinstance(body, LIST_OR_TUPLE):
         parts = [_part(block) for block in body]
     else:
         parts = []
@@ -293,7 +299,7 @@ def _part(block: Any) -> dict[str, Any]:
         }
     if kind == "tool_result":
         result = get_field(block, "content")
-        if isinstance(result, list | tuple):
+        if isinstance(result, LIST_OR_TUPLE):
             result = [_part(item) for item in result]
         return {"type": "tool_call_response", "id": get_field(block, "tool_use_id"), "response": result}
     if kind == "thinking":

@@ -43,6 +43,7 @@ from opentelemetry.util.types import AttributeValue
 
 from looptrace import semconv
 from looptrace.instrumentation._common import (
+    LIST_OR_TUPLE,
     CallSpec,
     ContentWriter,
     Patcher,
@@ -117,29 +118,37 @@ class _ChatSpec(CallSpec):
         stop = kwargs.get("stop")
         if isinstance(stop, str):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
-        elif isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+        elif isinstance(stop, LIST_OR_TUPLE) and all(isinstance(item, str) for item in stop):
             attributes[semconv.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
         output_type = _output_type(kwargs.get("response_format"))
         if output_type is not None:
             attributes[semconv.GEN_AI_OUTPUT_TYPE] = output_type
         if content.capture:
             messages = kwargs.get("messages")
-            if isinstance(messages, list | tuple):  # never iterate a generator the client still has to read
+            if isinstance(messages, LIST_OR_TUPLE):  # never iterate a generator the client still has to read
                 content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_message(m) for m in messages])
             tools = kwargs.get("tools")
-            if isinstance(tools, list | tuple) and tools:
+            if isinstance(tools, LIST_OR_TUPLE) and tools:
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])
         return attributes
 
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        if get_field(response, "object") != "chat.completion":
+    def usage_record(self, response: Any) -> ResponseRecord | None:
+        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
+        if getattr(response, "object", None) != "chat.completion":
             return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        record = ResponseRecord(response_id=get_field(response, "id"), response_model=get_field(response, "model"))
+        record = ResponseRecord(response_model=getattr(response, "model", None))
+        _set_usage(record, getattr(response, "usage", None))
+        return record
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        record = self.usage_record(response)
+        if record is None:
+            return None
+        record.response_id = get_field(response, "id")
         choices = get_field(response, "choices") or []
         record.finish_reasons = [
             reason for choice in choices if isinstance(reason := get_field(choice, "finish_reason"), str)
         ]
-        _set_usage(record, get_field(response, "usage"))
         if capture:
             record.output_messages = [
                 {
@@ -246,33 +255,38 @@ class _ResponsesSpec(CallSpec):
             items = kwargs.get("input")
             if isinstance(items, str):
                 content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [{"role": "user", "parts": [_text_part(items)]}])
-            elif isinstance(items, list | tuple):  # never iterate a generator the client still has to read
+            elif isinstance(items, LIST_OR_TUPLE):  # never iterate a generator the client still has to read
                 content.put(attributes, semconv.GEN_AI_INPUT_MESSAGES, [_input_item(item) for item in items])
             tools = kwargs.get("tools")
-            if isinstance(tools, list | tuple) and tools:
+            if isinstance(tools, LIST_OR_TUPLE) and tools:
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_response_tool(t) for t in tools])
         return attributes
 
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        if get_field(response, "object") != "response":
+    def usage_record(self, response: Any) -> ResponseRecord | None:
+        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
+        if getattr(response, "object", None) != "response":
             return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        status = get_field(response, "status")
-        output = get_field(response, "output") or ()
-        parts = [_output_part(item) for item in output]
-        finish_reason = _responses_finish_reason(response, status, parts)
-        record = ResponseRecord(
-            response_id=get_field(response, "id"),
-            response_model=get_field(response, "model"),
-            finish_reasons=[finish_reason] if finish_reason else [],
-            attributes={semconv.OPENAI_RESPONSE_STATUS: status} if isinstance(status, str) else None,
-        )
-        usage = get_field(response, "usage")
+        record = ResponseRecord(response_model=getattr(response, "model", None))
+        usage = getattr(response, "usage", None)
         if usage is not None:
             record.input_tokens = int_or_none(get_field(usage, "input_tokens"))
             record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
             details = get_field(usage, "input_tokens_details")
             if details is not None:
                 record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
+        return record
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        record = self.usage_record(response)
+        if record is None:
+            return None
+        status = get_field(response, "status")
+        output = get_field(response, "output") or ()
+        parts = [_output_part(item) for item in output]
+        finish_reason = _responses_finish_reason(response, status, parts)
+        record.response_id = get_field(response, "id")
+        record.finish_reasons = [finish_reason] if finish_reason else []
+        record.attributes = {semconv.OPENAI_RESPONSE_STATUS: status} if isinstance(status, str) else None
         if capture:
             kept = [part for part in parts if part is not None]
             record.output_messages = [{"role": "assistant", "parts": kept, "finish_reason": finish_reason}]
@@ -381,7 +395,7 @@ def _input_item(item: Any) -> dict[str, Any]:
     body = get_field(item, "content")
     if isinstance(body, str):
         parts = [_text_part(body)]
-    elif isinstance(body, list | tuple):
+    elif isinstance(body, LIST_OR_TUPLE):
         parts = [_content_part(part) for part in body]
     else:
         parts = []
@@ -449,7 +463,7 @@ def _assistant_parts(message: Any) -> list[dict[str, Any]]:
     body = get_field(message, "content")
     if isinstance(body, str):
         parts.append({"type": "text", "content": body})
-    elif isinstance(body, list | tuple):
+    elif isinstance(body, LIST_OR_TUPLE):
         for item in body:
             kind = get_field(item, "type")
             if kind == "text":

@@ -2,6 +2,7 @@
 
     on_start(span)  ─► depth[span] = depth[local parent] + 1  (1 for a local root)
     on_end(child)   ─► parent.totals += child's own LLM usage + child's subtree totals
+                       (a deferred LLM span's usage comes from its `call_counts`, not its attributes)
     helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
     on_start(span deeper than the limit) ─► DepthGuard (event + one warning per trace)
     on_start(span inside a looptrace.session) ─► session.id / gen_ai.conversation.id / user.id on it
@@ -30,9 +31,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import Span as APISpan
 
 from looptrace import semconv
+from looptrace.pricing import cost_usd as cost_usd_of  # light: genai-prices' data loads on the first price
+from looptrace.sdk._deferred import DeferredSpan
 from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error
-from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes
+from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes, session_for
 
 __all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
 
@@ -55,6 +58,8 @@ _LLM_HINT_KEYS = frozenset(
     }
 )
 _COST_KEYS = semconv.COST_KEYS
+_COST_KEY_SET = frozenset(_COST_KEYS)
+_NUMBER = int | float  # built once: `int | float` written in an isinstance call builds the union each time
 _PROVIDER_KEYS = semconv.PROVIDER_KEYS
 _MODEL_KEYS: tuple[str, ...] = tuple(dict.fromkeys((*semconv.RESPONSE_MODEL_KEYS, *semconv.REQUEST_MODEL_KEYS)))
 """The model priced, as the server picks it: the response model, else the requested one."""
@@ -120,7 +125,9 @@ _ZERO_ATTRIBUTES: Mapping[str, int | float] = MappingProxyType(LLMTotals().as_at
 def _first_int(attributes: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
     for key in keys:
         value = attributes.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if type(value) is int:  # the common case first: an isinstance on a union costs more than the rest
+            return value
+        if value is not None and isinstance(value, _NUMBER) and not isinstance(value, bool):
             return int(value)
     return None
 
@@ -171,30 +178,68 @@ def llm_usage(attributes: Mapping[str, Any]) -> LLMTotals | None:
     """
     if not is_llm_span(attributes):
         return None
-    usage = LLMTotals(
-        llm_calls=1,
-        input_tokens=_first_int(attributes, _INPUT_KEYS) or 0,
-        output_tokens=_first_int(attributes, _OUTPUT_KEYS) or 0,
-        cache_read_tokens=_first_int(attributes, _CACHE_READ_KEYS) or 0,
-        cache_write_tokens=_first_int(attributes, _CACHE_WRITE_KEYS) or 0,
-    )
+    # This runs on the agent's thread for every LLM call below an open span: each value is read from
+    # its first key when it is there (an int: what `_first_int` would return), the other keys only
+    # when it is not, and the cost keys only when one is present.
+    get = attributes.get
+    value = get(_INPUT_KEYS[0])
+    input_tokens = value if type(value) is int else _first_int(attributes, _INPUT_KEYS) or 0
+    value = get(_OUTPUT_KEYS[0])
+    output_tokens = value if type(value) is int else _first_int(attributes, _OUTPUT_KEYS) or 0
+    value = get(_CACHE_READ_KEYS[0])
+    cache_read = value if type(value) is int else _first_int(attributes, _CACHE_READ_KEYS) or 0
+    value = get(_CACHE_WRITE_KEYS[0])
+    cache_write = value if type(value) is int else _first_int(attributes, _CACHE_WRITE_KEYS) or 0
     cost: float | None = None
-    for key in _COST_KEYS:
-        value = attributes.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            cost = float(value)
-            break
-    if cost is None:
-        cost = compute_cost_or_none(
-            _first_str(attributes, _PROVIDER_KEYS),
-            _first_str(attributes, _MODEL_KEYS),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens or None,
-            cache_write_tokens=usage.cache_write_tokens or None,
-        )
-    if cost is not None:
-        usage.cost_usd = cost
+    if not _COST_KEY_SET.isdisjoint(attributes):
+        for key in _COST_KEYS:
+            value = get(key)
+            if isinstance(value, _NUMBER) and not isinstance(value, bool):
+                cost = float(value)
+                break
+    value = get(_PROVIDER_KEYS[0])
+    provider = value if type(value) is str and value else _first_str(attributes, _PROVIDER_KEYS)
+    value = get(_MODEL_KEYS[0])
+    model = value if type(value) is str and value else _first_str(attributes, _MODEL_KEYS)
+    return call_usage(provider, model, input_tokens, output_tokens, cache_read, cache_write, cost)
+
+
+CallCounts = tuple[str | None, str | None, int, int, int, int]
+"""One LLM call as `call_usage` takes it: provider, model (the response's when known), input tokens
+(all of them), output tokens, cache-read and cache-write tokens (parts of the input)."""
+
+
+def call_usage(
+    provider: str | None,
+    model: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int,
+    cache_write_tokens: int,
+    cost_usd: float | None = None,
+) -> LLMTotals:
+    """The totals of one LLM call: `llm_usage` once it has read the span, or an instrumentation that knows them.
+
+    Args:
+        provider: The provider (prices the call).
+        model: The model; the response's when known.
+        input_tokens: Every input token, cached or not.
+        output_tokens: Output tokens.
+        cache_read_tokens: Input tokens read from the cache.
+        cache_write_tokens: Input tokens written to the cache.
+        cost_usd: The cost the producer reported, if any; else computed from `looptrace.pricing`.
+
+    Returns:
+        The call's totals.
+    """
+    usage = LLMTotals(1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+    if cost_usd is None and model is not None and (input_tokens or output_tokens):  # compute_cost_or_none, inlined
+        try:
+            cost_usd = cost_usd_of(provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        except Exception:
+            log_internal_error("looptrace could not price an LLM call")
+    if cost_usd is not None:
+        usage.cost_usd = cost_usd
         usage.priced_calls = 1
     return usage
 
@@ -224,16 +269,9 @@ def compute_cost_or_none(
     if model is None or (input_tokens == 0 and output_tokens == 0):
         return None
     try:
-        from looptrace.pricing import compute_cost  # imported late: pricing data loads on first use
-
-        return compute_cost(
-            provider,
-            model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cache_read_tokens=cache_read_tokens,
-            cache_write_tokens=cache_write_tokens,
-        ).cost_usd
+        return cost_usd_of(
+            provider, model, input_tokens, output_tokens, cache_read_tokens or 0, cache_write_tokens or 0
+        )
     except Exception:
         log_internal_error("looptrace could not price an LLM call")
         return None
@@ -242,10 +280,7 @@ def compute_cost_or_none(
 def _stamp_session(span: Span, session: SessionAttributes) -> None:
     """Put the session's ids on a starting span, keeping any the span was started with."""
     try:
-        own = span.attributes
-        if own and not own.keys().isdisjoint(session):
-            session = {key: value for key, value in session.items() if key not in own}
-        span.set_attributes(session)
+        span.set_attributes(session_for(span.attributes, session))
     except Exception:
         log_internal_error("looptrace could not set the session on a span")
 
@@ -315,6 +350,31 @@ class RollupSpanProcessor(SpanProcessor):
         if self._forward_start and self._downstream is not None:
             self._downstream.on_start(span, parent_context=parent_context)
 
+    def deferred_depth(self, local_parent_id: int | None) -> int | None:
+        """The depth a span started under a parent gets, as on_start computes it.
+
+        Args:
+            local_parent_id: The span id of the new span's parent when it is a local span, else None.
+
+        Returns:
+            The depth, or None when the depth guard would mark the span (it must then be a real span,
+            which gets the guard's event in on_start).
+        """
+        depth = 1 if local_parent_id is None else self._depths.get(local_parent_id, 0) + 1
+        return None if depth > self._max_depth and self._depth_guard is not None else depth
+
+    def open_deferred(self, span_id: int, depth: int) -> None:
+        """Count a span that starts without on_start (a deferred LLM span) as on_start would.
+
+        The caller has put the session's ids on it already; on_end treats it as any other span.
+
+        Args:
+            span_id: The span's id.
+            depth: Its depth, from `deferred_depth`.
+        """
+        if self._active:
+            self._depths[span_id] = depth
+
     def _on_ending(self, span: Span) -> None:
         if self._forward_start and self._downstream is not None:
             self._downstream._on_ending(span)
@@ -329,29 +389,35 @@ class RollupSpanProcessor(SpanProcessor):
             context = span.context
             if context is None:
                 return
-            span_id = context.span_id
+            # A SpanContext is the tuple (trace_id, span_id, is_remote, ...): read by index, not property.
+            span_id = context[1]
             with self._lock:
                 self._depths.pop(span_id, None)
                 subtree = self._totals.pop(span_id, None) if self._totals else None
             parent = span.parent
-            if parent is None or parent.is_remote:
+            if parent is None or parent[2]:
                 if self._depth_guard is not None:
-                    self._depth_guard.on_local_root_end(context.trace_id)
+                    self._depth_guard.on_local_root_end(context[0])
                 return  # a local root: nothing above it in this process to add to
-            parent_id = parent.span_id
+            parent_id = parent[1]
             if parent_id not in self._depths:
                 return  # the parent already ended (a fire-and-forget child) or was never seen
             # The SDK's ended spans keep their attributes in a BoundedAttributes, frozen at end();
             # reading its dict directly spares the mapping proxy and the Python-level lookups
-            # behind it. Any other kind of span goes the public way.
+            # behind it. A deferred LLM span is read as recorded (reading `attributes` would build
+            # it here). Any other kind of span goes the public way.
             bounded = getattr(span, "_attributes", None)
-            if type(bounded) is BoundedAttributes and bounded._dict.get(semconv.LOOPTRACE_SPAN_CATEGORY) not in (
-                None,
-                semconv.CATEGORY_LLM,
-            ):
-                own = None  # a looptrace tool/step/agent span: its category says it is no LLM call
+            if type(bounded) is BoundedAttributes:
+                attributes = bounded._dict
+                # A looptrace tool/step/agent span: its category says it is no LLM call.
+                category = attributes.get(semconv.LOOPTRACE_SPAN_CATEGORY)
+                own = None if category not in (None, semconv.CATEGORY_LLM) else llm_usage(attributes)
+            elif type(span) is DeferredSpan:
+                # A deferred LLM span says what its call used (reading `attributes` would build it here).
+                counts = span.call_counts
+                own = call_usage(*counts) if counts is not None else llm_usage(span.recorded_attributes())
             else:
-                own = llm_usage(bounded._dict if type(bounded) is BoundedAttributes else (span.attributes or {}))
+                own = llm_usage(span.attributes or {})
             if own is not None:
                 if subtree is None:
                     subtree = own

@@ -28,6 +28,7 @@ __all__ = [
     "carry_session",
     "current_session",
     "session_attributes",
+    "session_for",
     "with_session",
 ]
 
@@ -68,6 +69,21 @@ def session_attributes(
     if user is not None:
         attributes[semconv.USER_ID] = user
     return attributes
+
+
+def session_for(own: Mapping[str, object] | None, session: SessionAttributes) -> SessionAttributes:
+    """The session attributes to set on a span that started with `own`: the span's own values win.
+
+    Args:
+        own: The span's start attributes.
+        session: The session's attributes.
+
+    Returns:
+        The attributes to set.
+    """
+    if own and not own.keys().isdisjoint(session):
+        return {key: value for key, value in session.items() if key not in own}
+    return session
 
 
 def current_session(context: Context | None = None) -> SessionAttributes | None:
