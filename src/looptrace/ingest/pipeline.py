@@ -97,7 +97,7 @@ class IngestPipeline:
         self._worker: PrepareWorker | None = None
         self._max_batch_spans = max_batch_spans or (2000 if worker else 5000)
         self._max_wait_sec = max_wait_sec
-        self._max_decoded_spans = 0 if worker else max_decoded_spans
+        self._max_decoded_spans = max_decoded_spans
         self._decoded_spans = 0  # spans held decoded in _queue; guarded by _cond
         self._on_stored = on_stored
         self._log: IngestLog | None = None
@@ -118,15 +118,14 @@ class IngestPipeline:
         """Queue durable records (the `IngestLog.on_durable` callback)."""
         with self._cond:
             for entry, decoded in records:
-                if isinstance(decoded, DecodedTraces):
+                if self._use_worker:
+                    decoded = None  # the worker is sent bytes
+                elif isinstance(decoded, DecodedTraces):
                     if self._decoded_spans >= self._max_decoded_spans:
                         decoded = None  # decoded again from the record's bytes when written
-                        if self._max_decoded_spans:
-                            self.stats.records_decoded_twice += 1
+                        self.stats.records_decoded_twice += 1
                     else:
                         self._decoded_spans += len(decoded.spans)
-                elif self._use_worker:
-                    decoded = None
                 self._queue.append((entry, decoded))
             self._idle.clear()
             self._cond.notify()

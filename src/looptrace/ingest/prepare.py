@@ -17,7 +17,6 @@ ways, ~25% more CPU in all, which a 2-core machine shared with the senders does 
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 
 from looptrace import pricing
-from looptrace._gc import collector_paused
+from looptrace._gc import collector_paused, freeze_startup_heap
 from looptrace.ingest.accept import decode_record
 from looptrace.ingest.log import LogEntry
 from looptrace.ingest.normalize import normalize_spans
@@ -89,8 +88,7 @@ def _init_worker() -> None:
     """Follow the server's process out; make the first batch as cheap as later ones (as the server's start-up does)."""
     threading.Thread(target=_exit_with_parent, name="looptrace-exit-with-parent", daemon=True).start()
     pricing.warm_up()
-    gc.freeze()  # what start-up loaded is never garbage: keep the collector from walking it
-    gc.set_threshold(50_000, 50, 100)
+    freeze_startup_heap()
 
 
 def _ready() -> bool:

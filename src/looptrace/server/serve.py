@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import sys
@@ -10,6 +9,7 @@ from types import FrameType
 
 import uvicorn
 
+from looptrace._gc import freeze_startup_heap
 from looptrace.server.app import create_app
 from looptrace.server.runtime import Runtime
 from looptrace.server.settings import Settings
@@ -45,13 +45,7 @@ def serve(settings: Settings) -> int:
     # wait that long behind the pipeline's Python code, which capped ingest at a few thousand
     # spans/s. 0.5 ms keeps the hand-offs short (measured in bench/bench_ingest.py).
     sys.setswitchinterval(0.0005)
-    # Ingest allocates millions of short-lived, acyclic objects (decoded spans, freed by reference
-    # counting) while the process holds a large, stable heap (modules, pricing data, caches). With
-    # the default thresholds the collector ran every 700 allocations and regularly walked that
-    # heap: 15-20 µs of every span's CPU (bench/bench_ingest.py). Freeze what start-up built and
-    # collect the young generation far less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    freeze_startup_heap()
     # Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown (so the process would die
     # "by signal"); with these handlers in place that re-raise is a no-op and a drained
     # server exits 0, which is what supervisors and scripts check.
