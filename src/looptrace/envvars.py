@@ -6,6 +6,11 @@ they apply (the SDK's exporter endpoint, headers and service name).
 
 from __future__ import annotations
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+"""How a switch variable says on (compared lowercased and stripped)."""
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+"""How a switch variable says off."""
+
 # --- server (looptrace serve) ---
 LOOPTRACE_HOST = "LOOPTRACE_HOST"
 LOOPTRACE_PORT = "LOOPTRACE_PORT"

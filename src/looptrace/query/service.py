@@ -233,7 +233,7 @@ class QueryService:
         if len(trace_ids) > MAX_PAGE_LIMIT:
             raise ValueError(f"at most {MAX_PAGE_LIMIT} trace ids, got {len(trace_ids)}")
         for trace_id in trace_ids:
-            if len(trace_id) != _TRACE_ID_LENGTH or not _HEX.fullmatch(trace_id):
+            if not _is_hex_id(trace_id, _TRACE_ID_LENGTH):
                 raise ValueError(f"trace id must be {_TRACE_ID_LENGTH} lowercase hex characters, got {trace_id!r}")
         return self._reader.get_spans_of_traces(trace_ids)
 
@@ -269,18 +269,10 @@ class QueryService:
             if payloads is not None:
                 return TraceDocument(view=view, payloads=payloads, logs=self._reader.get_logs(full_id))
         # Spans kept arriving between the two reads: one read of whole spans is consistent by itself.
-        spans = self._reader.get_spans(full_id)
-        whole = build_trace_view(spans, self._reader.get_logs(full_id)) if spans else None
+        whole = self.get_trace(full_id)
         if whole is None:
             return None
-        nodes = [node.span for node in whole.spans]
-        payloads = SpanPayloads(
-            span_ids=[span.span_id for span in nodes],
-            resource_attributes=[span.resource_attributes for span in nodes],
-            attributes=[span.attributes for span in nodes],
-            events=[span.events for span in nodes],
-            links=[span.links for span in nodes],
-        )
+        payloads = SpanPayloads.of_spans([node.span for node in whole.spans])
         return TraceDocument(view=whole, payloads=payloads, logs=whole.logs)
 
     def get_trace_skeleton(self, trace_id: str) -> TraceView | None:
@@ -323,7 +315,7 @@ class QueryService:
             AmbiguousTraceIdError: the trace id prefix matches several traces.
         """
         normalized_span_id = span_id.strip().lower()
-        if len(normalized_span_id) != _SPAN_ID_LENGTH or not _HEX.fullmatch(normalized_span_id):
+        if not _is_hex_id(normalized_span_id, _SPAN_ID_LENGTH):
             raise ValueError(f"span id must be {_SPAN_ID_LENGTH} hex characters, got {span_id!r}")
         full_id = self._resolve_trace_id(trace_id)
         if full_id is None:
@@ -499,3 +491,7 @@ def _check_bucket(start_ns: int | None, end_ns: int | None, bucket_ns: int) -> N
         raise ValueError(f"bucket_ns must be positive, got {bucket_ns}")
     if start_ns is not None and end_ns is not None and (end_ns - start_ns) // bucket_ns > _MAX_BUCKETS:
         raise ValueError(f"{end_ns - start_ns} ns in buckets of {bucket_ns} ns is more than {_MAX_BUCKETS} buckets")
+
+
+def _is_hex_id(text: str, length: int) -> bool:
+    return len(text) == length and _HEX.fullmatch(text) is not None

@@ -38,8 +38,8 @@ Redactor: TypeAlias = Callable[[str], str]
 """Takes a piece of captured content and returns what may leave the process."""
 RedactOption: TypeAlias = Redactor | Sequence[str | re.Pattern[str]] | None
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
+_TRUE = envvars.TRUE_WORDS
+_FALSE = envvars.FALSE_WORDS
 
 
 @dataclass(frozen=True, slots=True)

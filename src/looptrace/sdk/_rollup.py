@@ -233,7 +233,7 @@ def call_usage(
         The call's totals.
     """
     usage = LLMTotals(1, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
-    if cost_usd is None and model is not None and (input_tokens or output_tokens):  # compute_cost_or_none, inlined
+    if cost_usd is None and model is not None and (input_tokens or output_tokens):
         try:
             cost_usd = cost_usd_of(provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
         except Exception:
@@ -242,39 +242,6 @@ def call_usage(
         usage.cost_usd = cost_usd
         usage.priced_calls = 1
     return usage
-
-
-def compute_cost_or_none(
-    provider: str | None,
-    model: str | None,
-    *,
-    input_tokens: int,
-    output_tokens: int,
-    cache_read_tokens: int | None = None,
-    cache_write_tokens: int | None = None,
-) -> float | None:
-    """Price one call with `looptrace.pricing`, or None when the model, tokens or price are unknown.
-
-    Args:
-        provider: The provider (anthropic, openai, ...).
-        model: The model id.
-        input_tokens: Every input token, cached or not.
-        output_tokens: Output tokens.
-        cache_read_tokens: Input tokens read from the cache (part of input_tokens).
-        cache_write_tokens: Input tokens written to the cache (part of input_tokens).
-
-    Returns:
-        The cost in USD, or None.
-    """
-    if model is None or (input_tokens == 0 and output_tokens == 0):
-        return None
-    try:
-        return cost_usd_of(
-            provider, model, input_tokens, output_tokens, cache_read_tokens or 0, cache_write_tokens or 0
-        )
-    except Exception:
-        log_internal_error("looptrace could not price an LLM call")
-        return None
 
 
 def _stamp_session(span: Span, session: SessionAttributes) -> None:
@@ -332,9 +299,8 @@ class RollupSpanProcessor(SpanProcessor):
         """
         if self._active:
             parent = span.parent
-            depths = self._depths
-            depth = 1 if parent is None or parent.is_remote else depths.get(parent.span_id, 0) + 1
-            depths[span.get_span_context().span_id] = depth
+            depth = self._depth_under(None if parent is None or parent.is_remote else parent.span_id)
+            self._depths[span.get_span_context().span_id] = depth
             if depth > self._max_depth and self._depth_guard is not None:
                 self._depth_guard.on_too_deep(span, depth)
             # The session of the span's parent context (as for baggage), else of the block it starts in:
@@ -360,8 +326,12 @@ class RollupSpanProcessor(SpanProcessor):
             The depth, or None when the depth guard would mark the span (it must then be a real span,
             which gets the guard's event in on_start).
         """
-        depth = 1 if local_parent_id is None else self._depths.get(local_parent_id, 0) + 1
+        depth = self._depth_under(local_parent_id)
         return None if depth > self._max_depth and self._depth_guard is not None else depth
+
+    def _depth_under(self, local_parent_id: int | None) -> int:
+        """One more than the open local parent's depth; 1 for a local root."""
+        return 1 if local_parent_id is None else self._depths.get(local_parent_id, 0) + 1
 
     def open_deferred(self, span_id: int, depth: int) -> None:
         """Count a span that starts without on_start (a deferred LLM span) as on_start would.

@@ -261,7 +261,7 @@ def span_view_json(view: SpanView) -> JSONDict:
     node = view.node
     span = node.span
     start = span.start_ns
-    payloads = SpanPayloads([span.span_id], [span.resource_attributes], [span.attributes], [span.events], [span.links])
+    payloads = SpanPayloads.of_spans([span])
     (out,) = _span_objects([node], payloads, start)
     out["logs"] = [log_json(record, start) for record in view.logs]
     return out

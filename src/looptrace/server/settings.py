@@ -131,14 +131,13 @@ class Settings:
         return replace(settings, **values)
 
 
-_SWITCHES = {"1": True, "on": True, "true": True, "yes": True, "0": False, "off": False, "false": False, "no": False}
-
-
 def _parse_switch(text: str, setting: str) -> bool:
-    value = _SWITCHES.get(text.strip().lower())
-    if value is None:
-        raise ConfigError(f"{setting}: {text!r} is not on or off (1/0, on/off, true/false, yes/no)")
-    return value
+    word = text.strip().lower()
+    if word in envvars.TRUE_WORDS:
+        return True
+    if word in envvars.FALSE_WORDS:
+        return False
+    raise ConfigError(f"{setting}: {text!r} is not on or off (1/0, on/off, true/false, yes/no)")
 
 
 def _parse_int(text: str, setting: str) -> int:

@@ -140,6 +140,17 @@ class SpanPayloads:
     events: list[list[SpanEvent]]
     links: list[list[SpanLink]]
 
+    @classmethod
+    def of_spans(cls, spans: Sequence[Span]) -> SpanPayloads:
+        """The payloads of whole spans, in their order (the spans' own containers, not copies)."""
+        return cls(
+            span_ids=[span.span_id for span in spans],
+            resource_attributes=[span.resource_attributes for span in spans],
+            attributes=[span.attributes for span in spans],
+            events=[span.events for span in spans],
+            links=[span.links for span in spans],
+        )
+
 
 class PreparedBatch(Protocol):
     """A batch in an engine's own form, ready for `TraceWriter.write_prepared`; picklable."""
