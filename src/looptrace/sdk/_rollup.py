@@ -37,7 +37,7 @@ from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error
 from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes, session_for
 
-__all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage"]
+__all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage", "span_usage"]
 
 # The conventions table's own keys and LLM operations (`looptrace.semconv`, which the server's
 # normalize reads too), so in-process rollups and the tail sampler count what the server counts.
@@ -202,6 +202,26 @@ def llm_usage(attributes: Mapping[str, Any]) -> LLMTotals | None:
     value = get(_MODEL_KEYS[0])
     model = value if type(value) is str and value else _first_str(attributes, _MODEL_KEYS)
     return call_usage(provider, model, input_tokens, output_tokens, cache_read, cache_write, cost)
+
+
+def span_usage(span: ReadableSpan) -> LLMTotals | None:
+    """`llm_usage` of an ended span's attributes, read the cheapest way the span allows.
+
+    The SDK's ended spans keep their attributes in a BoundedAttributes, frozen at end(); reading
+    its dict directly spares the mapping proxy and the Python-level lookups behind it. A deferred
+    LLM span says what its call used (reading `attributes` would build it on this thread). Any
+    other kind of span goes the public way.
+    """
+    bounded = getattr(span, "_attributes", None)
+    if type(bounded) is BoundedAttributes:
+        attributes = bounded._dict
+        # A looptrace tool/step/agent span: its category says it is no LLM call.
+        category = attributes.get(semconv.LOOPTRACE_SPAN_CATEGORY)
+        return None if category not in (None, semconv.CATEGORY_LLM) else llm_usage(attributes)
+    if type(span) is DeferredSpan:
+        counts = span.call_counts
+        return call_usage(*counts) if counts is not None else llm_usage(span.recorded_attributes())
+    return llm_usage(span.attributes or {})
 
 
 CallCounts = tuple[str | None, str | None, int, int, int, int]
@@ -372,22 +392,7 @@ class RollupSpanProcessor(SpanProcessor):
             parent_id = parent[1]
             if parent_id not in self._depths:
                 return  # the parent already ended (a fire-and-forget child) or was never seen
-            # The SDK's ended spans keep their attributes in a BoundedAttributes, frozen at end();
-            # reading its dict directly spares the mapping proxy and the Python-level lookups
-            # behind it. A deferred LLM span is read as recorded (reading `attributes` would build
-            # it here). Any other kind of span goes the public way.
-            bounded = getattr(span, "_attributes", None)
-            if type(bounded) is BoundedAttributes:
-                attributes = bounded._dict
-                # A looptrace tool/step/agent span: its category says it is no LLM call.
-                category = attributes.get(semconv.LOOPTRACE_SPAN_CATEGORY)
-                own = None if category not in (None, semconv.CATEGORY_LLM) else llm_usage(attributes)
-            elif type(span) is DeferredSpan:
-                # A deferred LLM span says what its call used (reading `attributes` would build it here).
-                counts = span.call_counts
-                own = call_usage(*counts) if counts is not None else llm_usage(span.recorded_attributes())
-            else:
-                own = llm_usage(span.attributes or {})
+            own = span_usage(span)
             if own is not None:
                 if subtree is None:
                     subtree = own

@@ -27,7 +27,7 @@ from opentelemetry.trace import StatusCode
 from looptrace import semconv
 from looptrace.sdk._config import TailSampling
 from looptrace.sdk._internal import log_internal_error, logger
-from looptrace.sdk._rollup import llm_usage
+from looptrace.sdk._rollup import span_usage
 
 __all__ = ["TailSamplingSpanProcessor", "trace_id_draw"]
 
@@ -186,7 +186,7 @@ def _trace_cost(root: ReadableSpan, buffer: _TraceBuffer) -> float:
     # No rollup on the root (a plain OpenTelemetry root): sum the LLM spans themselves.
     total = 0.0
     for span in [*buffer.spans, root]:
-        usage = llm_usage(span.attributes or {})
+        usage = span_usage(span)  # a deferred LLM span is not built here, on the thread ending the root
         if usage is not None:
             total += usage.cost_usd
     return total
