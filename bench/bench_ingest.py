@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import shutil
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -104,19 +106,34 @@ def _sender(port: int, requests: list[tuple[bytes, int]], out: mp.Queue) -> None
     out.put(failed_spans)
 
 
-def _stored_spans(port: int) -> int:
+def _get_json(port: int, path: str) -> dict[str, Any]:
     conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("GET", "/api/v1/stats/summary")
-    import json
-
-    body = json.loads(conn.getresponse().read())
+    conn.request("GET", path)
+    body: dict[str, Any] = json.loads(conn.getresponse().read())
     conn.close()
-    return int(body["span_count"])
+    return body
+
+
+def _stored_spans(port: int) -> int:
+    """Spans queryable in the store: the count an API user gets (one scan of the spans table)."""
+    return int(_get_json(port, "/api/v1/stats/summary")["span_count"])
+
+
+def _committed_spans(port: int) -> int:
+    """Spans whose batch has committed, from /healthz's counter: no query, so polling it costs the
+    server almost nothing (polling the summary every 20 ms scanned the spans table 50 times a
+    second, about 5 µs of server CPU per stored span in this benchmark)."""
+    return int(_get_json(port, "/healthz")["ingest"]["spans_stored"])
 
 
 def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) -> tuple[float, float, int]:
-    """Send every request from `senders` processes; return (accepted/s, stored/s, spans refused)."""
-    before = _stored_spans(server.port)
+    """Send every request from `senders` processes; return (accepted/s, stored/s, spans refused).
+
+    Stored means queryable: the clock stops once /healthz counts every accepted span as committed
+    and a summary query then counts them all in the store (that last query is timed too).
+    """
+    before_stored = _stored_spans(server.port)
+    before_committed = _committed_spans(server.port)
     total = sum(n for _, n in requests)
     chunks = [requests[i::senders] for i in range(senders)]
     out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -128,8 +145,14 @@ def run(server: ServerProcess, requests: list[tuple[bytes, int]], senders: int) 
     for p in procs:
         p.join()
     accepted_sec = time.perf_counter() - started
-    while _stored_spans(server.port) < before + total - failures:
-        time.sleep(float(os.environ.get("POLL_SEC", "0.02")))
+    expected = total - failures
+    poll_sec = float(os.environ.get("POLL_SEC", "0.02"))
+    while True:
+        while _committed_spans(server.port) < before_committed + expected:
+            time.sleep(poll_sec)
+        if _stored_spans(server.port) >= before_stored + expected:
+            break
+        time.sleep(poll_sec)  # committed but not counted: never seen, but keep the claim honest
     stored_sec = time.perf_counter() - started
     return total / accepted_sec, total / stored_sec, failures
 

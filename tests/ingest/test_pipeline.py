@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -131,6 +132,54 @@ def test_a_record_that_cannot_be_stored_is_skipped_and_the_rest_of_its_batch_sto
         assert store.get_spans("f" * 32) == []
         assert pipeline.stats.records_skipped == 1
         assert store.read_log_position() == log.end_position  # the skipped record will not replay
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+
+
+class _StoreWatchingOverlap(DuckDBTraceStore):
+    """The real store, noting which thread prepares each batch and whether the next batch prepares during a write."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.prepare_threads: list[str] = []
+        self.next_prepare_started = threading.Event()
+        self.overlapped: list[bool] = []
+
+    @property
+    def batch_preparer(self) -> BatchPreparer:
+        prepare = super().batch_preparer
+
+        def prepare_noting_thread(spans: Sequence[Span], logs: Sequence[LogRecord]) -> PreparedBatch:
+            self.prepare_threads.append(threading.current_thread().name)
+            if len(self.prepare_threads) > 1:
+                self.next_prepare_started.set()
+            return prepare(spans, logs)
+
+        return prepare_noting_thread
+
+    def write_prepared(self, batch: PreparedBatch, log_position: int) -> None:
+        if not self.overlapped:  # the first batch: is the second one being prepared meanwhile?
+            self.overlapped.append(self.next_prepare_started.wait(10))
+        super().write_prepared(batch, log_position)
+
+
+def test_the_next_batch_is_prepared_on_the_prepare_thread_while_the_one_before_is_written(tmp_path: Path) -> None:
+    store = _StoreWatchingOverlap(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, max_batch_spans=22)  # one record, one batch
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    trace_ids = [f"{i:032x}" for i in range(1, 4)]
+    _accept_all(log, trace_ids)
+    pipeline.start()
+    try:
+        assert pipeline.wait_idle(30)
+        assert store.overlapped == [True]
+        assert len(store.prepare_threads) == 3
+        assert all(name.startswith("looptrace-ingest-prepare") for name in store.prepare_threads)
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
+        assert pipeline.stats.batches_written == 3
     finally:
         log.close()
         pipeline.close()

@@ -1,19 +1,23 @@
 """The pipeline between the ingest log and the store.
 
-    IngestLog.on_durable ──► queue ──► pipeline thread ──► prepare (worker process: decode,
-                                          │                 normalize, Arrow, partial summaries)
+    IngestLog.on_durable ──► queue ──► pipeline thread ──► prepare (prepare thread, or worker
+                                          │                 process: decode, normalize, Arrow,
+                                          │                 partial summaries)
                                           └──────────────► TraceWriter.write_prepared (transaction)
                                                               │
                                       IngestLog.release(position) ◄──┘
 
 One thread does all writing, so the store sees one writer. A batch is written when it holds
 `max_batch_spans` spans or when the queue runs dry; its last record's log position is stored
-in the same transaction, so replay after a crash resumes exactly after it. With a worker
-process, the next batch is prepared there while this thread writes the previous one: the two
-halves of a write run on both cores instead of sharing one GIL. A store failure is retried
-with back-off; the records stay in the log meanwhile (the log's bound then turns into 429/503
-at the receivers), so nothing acknowledged is dropped. If the worker dies or fails on a batch,
-that batch is prepared on this thread and the next one goes to a new worker.
+in the same transaction, so replay after a crash resumes exactly after it. The next batch is
+prepared while this thread writes the one before it: on a prepare thread by default (DuckDB
+releases the GIL while it inserts and commits, so the Python work of preparing overlaps the
+transaction; measured +10-15% stored spans/s on 2 cores, docs/benchmarks.md), or in a worker
+process (`worker=True`), where the two halves run on both cores without sharing one GIL. A
+store failure is retried with back-off; the records stay in the log meanwhile (the log's bound
+then turns into 429/503 at the receivers), so nothing acknowledged is dropped. If preparing a
+batch fails (the worker died, or a record the store cannot hold), that batch is prepared again
+on this thread, record by record if need be, and a dead worker is replaced.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from looptrace.ingest.log import IngestLog
@@ -79,7 +83,8 @@ class IngestPipeline:
         Args:
             writer: where batches go.
             worker: prepare batches in a worker process (`PrepareWorker`), started by `start`;
-                otherwise on the pipeline thread.
+                otherwise on a prepare thread of this process. Either way one batch prepares
+                while the one before it is written, so up to two batches are in memory.
             max_batch_spans: write when a batch holds this many spans; by default 5,000, or
                 2,000 with a worker (a batch is decoded, prepared, pickled and received whole:
                 the worker's peak memory follows its size, ~9 MB per 1,000 spans).
@@ -95,6 +100,7 @@ class IngestPipeline:
         self._writer = writer
         self._use_worker = worker
         self._worker: PrepareWorker | None = None
+        self._prepare_thread: ThreadPoolExecutor | None = None
         self._max_batch_spans = max_batch_spans or (2000 if worker else 5000)
         self._max_wait_sec = max_wait_sec
         self._max_decoded_spans = max_decoded_spans
@@ -146,9 +152,11 @@ class IngestPipeline:
         return count
 
     def start(self) -> None:
-        """Start the worker process (if any) and the writer thread."""
+        """Start the worker process (or the prepare thread) and the writer thread."""
         if self._use_worker:
             self._worker = PrepareWorker()
+        else:
+            self._prepare_thread = ThreadPoolExecutor(1, thread_name_prefix="looptrace-ingest-prepare")
         self._thread = threading.Thread(target=self._run, name="looptrace-ingest-pipeline", daemon=True)
         self._thread.start()
 
@@ -172,6 +180,9 @@ class IngestPipeline:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+        if self._prepare_thread is not None:
+            self._prepare_thread.shutdown()
+            self._prepare_thread = None
 
     # --- the writer thread ------------------------------------------------------------------
 
@@ -186,22 +197,25 @@ class IngestPipeline:
                 self._idle.set()
                 return
             following = (batch, self._submit(batch)) if batch else None
-            if self._worker is None and following is not None:
-                pending, following = following, None  # in-line: write what was just taken
+            if following is not None and following[1] is None:
+                pending, following = following, None  # prepared in-line: write what was just taken
             if pending is not None and not self._write(*pending):
                 self._idle.set()
                 return
             pending = following
 
     def _submit(self, batch: list[Record]) -> Future[Prepared] | None:
-        """Send `batch` to the worker; None (prepare it in-line) without a worker or when sending fails."""
-        if self._worker is None:
-            return None
-        try:
-            future = self._worker.submit(self._writer.batch_preparer, batch)
-        except Exception:
-            self.stats.worker_failures += 1
-            _log.exception("could not send %d records to the ingest worker; preparing them here", len(batch))
+        """Start preparing `batch` (worker process or prepare thread); None: prepare it in-line."""
+        if self._worker is not None:
+            try:
+                future = self._worker.submit(self._writer.batch_preparer, batch)
+            except Exception:
+                self.stats.worker_failures += 1
+                _log.exception("could not send %d records to the ingest worker; preparing them here", len(batch))
+                return None
+        elif self._prepare_thread is not None:
+            future = self._prepare_thread.submit(prepare, self._writer.batch_preparer, batch)
+        else:
             return None
         future.add_done_callback(self._wake)
         return future
@@ -252,8 +266,9 @@ class IngestPipeline:
             try:
                 return pending.result()
             except Exception as exc:  # the worker died or raised: this thread does it instead
-                self.stats.worker_failures += 1
-                _log.error("the ingest worker failed on %d records (%r); preparing them here", len(records), exc)
+                if self._worker is not None:
+                    self.stats.worker_failures += 1
+                _log.error("preparing %d records failed (%r); preparing them again here", len(records), exc)
         preparer = self._writer.batch_preparer
         try:
             return prepare(preparer, records)
