@@ -218,6 +218,23 @@ def test_openai_chat_responses_and_parse_export_as_opentelemetry_would():
     assert_exported_as_opentelemetry_would(scenario, deferred=3)
 
 
+def test_raw_responses_export_as_opentelemetry_would_without_response_attributes():
+    def scenario(fake: FakeLLM) -> None:
+        raw = anthropic_client(fake).messages.with_raw_response.create(model=HAIKU, max_tokens=64, messages=hi())
+        assert raw.parse().type == "message"  # the caller's raw response is untouched
+        client = openai_client(fake)
+        client.chat.completions.with_raw_response.create(model=GPT, messages=hi())
+        client.responses.with_raw_response.create(model=GPT, input="What is 2 + 2?")
+
+    spans = assert_exported_as_opentelemetry_would(scenario, deferred=3)
+    # Nothing parsed to read: each span keeps its request and gets neither a response nor a count.
+    assert [(span.attributes or {}).get("gen_ai.request.model") for span in spans] == [HAIKU, GPT, GPT]
+    assert not any(
+        key.startswith(("gen_ai.response.", "gen_ai.usage.")) for span in spans for key in span.attributes or {}
+    )
+    assert [span.call_counts for span in spans if type(span) is DeferredSpan] == [None, None, None]
+
+
 def test_streams_consumed_and_broken_off_export_as_opentelemetry_would():
     def scenario(fake: FakeLLM) -> None:
         client = anthropic_client(fake)

@@ -166,17 +166,46 @@ class CallSpec:
         """The span's start attributes from the call's keyword arguments (model first)."""
         raise NotImplementedError
 
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        """What a non-streamed response says; None for a result of another type (e.g. a raw response)."""
-        raise NotImplementedError
+    response_marker: tuple[str, str] = ("", "")
+    """(attribute, value) that a parsed response of this method has, e.g. ("object", "chat.completion");
+    a result without it (a raw response from `with_raw_response`) has nothing parsed to read."""
 
     def usage_record(self, response: Any) -> ResponseRecord | None:
-        """The part of `response_record` the rollups need when the call ends: response model and token counts.
+        """The part of a response the rollups need when the call ends: response model and token counts.
 
-        The same values `response_record` gives (subclasses build that record from this one); the rest of
-        the response is read when the span is built.
+        `complete_record` adds the rest when the span is built; `response_record` does both.
+
+        Returns:
+            The record; None for a result that is not a parsed response (see `response_marker`).
         """
-        return self.response_record(response, False)
+        name, value = self.response_marker
+        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
+        if getattr(response, name, None) != value:
+            return None
+        record = ResponseRecord(response_model=getattr(response, "model", None))
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self.set_usage(record, usage)
+        return record
+
+    @staticmethod
+    def set_usage(record: ResponseRecord, usage: Any) -> None:
+        """Put the token counts of a response's `usage` (not None) into `record`.
+
+        Static: a subclass sets it to its module's usage function, which its stream accumulator may call too.
+        """
+        raise NotImplementedError
+
+    def complete_record(self, record: ResponseRecord, response: Any, capture: bool) -> None:
+        """Add the rest of `response` to `record`, which `usage_record` made of it: id, finish reasons, output..."""
+        raise NotImplementedError
+
+    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
+        """What a non-streamed response says; None for a result that is not a parsed response."""
+        record = self.usage_record(response)
+        if record is not None:
+            self.complete_record(record, response, capture)
+        return record
 
     def is_stream(self, result: Any) -> bool:
         """Whether the method returned a stream of events (an iterator: a parsed response is none)."""
@@ -209,16 +238,16 @@ class ContentWriter:
     Captured content (`put`) is kept as given, already a fresh structure built from the call's
     messages (later changes to the caller's objects do not show), and rendered as `render_content`
     does (switch, redaction, truncation). A non-streamed response (`put_response`) is kept as the
-    client's object and read by `render`. `render` runs at once for a real span, and when the span
-    is built for a deferred one (off the caller's thread, see `looptrace.sdk._deferred`): once per
-    dict, in the order the dicts reach the span.
+    client's object with the record `usage_record` made of it, which `render` completes from it.
+    `render` runs at once for a real span, and when the span is built for a deferred one (off the
+    caller's thread, see `looptrace.sdk._deferred`): once per dict, in the order the dicts reach the span.
 
     Attributes:
         capture: Whether content is captured at all.
         truncated: The keys whose content was cut, as rendered so far.
     """
 
-    __slots__ = ("_config", "_response", "_spec", "capture", "truncated")
+    __slots__ = ("_config", "_record", "_response", "_spec", "capture", "truncated")
 
     def __init__(self, config: Config) -> None:
         self._config = config
@@ -226,6 +255,7 @@ class ContentWriter:
         self.truncated: tuple[str, ...] = ()  # a tuple: the empty one is shared, and most calls cut nothing
         self._spec: CallSpec | None = None
         self._response: Any = None
+        self._record: ResponseRecord | None = None
 
     def put(self, attributes: dict[str, Any], key: str, value: object) -> None:
         """Store `value` under `key` for `render`, unless content capture is off."""
@@ -237,16 +267,18 @@ class ContentWriter:
         if self.capture:
             attributes[semconv.LOOPTRACE_TRUNCATED] = _TRUNCATED_KEYS
 
-    def put_response(self, attributes: dict[str, Any], spec: CallSpec, response: Any) -> None:
+    def put_response(self, attributes: dict[str, Any], spec: CallSpec, response: Any, record: ResponseRecord) -> None:
         """Reserve the place of a non-streamed response's attributes; `render` reads them from `response`.
 
         Args:
             attributes: The dict the response's attributes go into.
-            spec: The provider's handling (`response_record`).
+            spec: The provider's handling (`complete_record`).
             response: What the client method returned.
+            record: `spec.usage_record(response)`, which `render` completes (the usage is not read again).
         """
         self._spec = spec
         self._response = response
+        self._record = record
         attributes[_RESPONSE_KEY] = None
 
     def render(self, attributes: dict[str, Any]) -> dict[str, AttributeValue]:
@@ -277,13 +309,15 @@ class ContentWriter:
         return attributes
 
     def _with_response(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        record = self._record
         try:
-            assert self._spec is not None  # put_response set it
-            made = response_attributes(self._spec.response_record(self._response, self.capture), self)
+            assert self._spec is not None and record is not None  # put_response set them
+            self._spec.complete_record(record, self._response, self.capture)
+            made = response_attributes(record, self)
         except Exception:
             log_internal_error("looptrace could not record an LLM response")
             made = {}
-        self._response = None
+        self._response = self._record = None
         expanded: dict[str, Any] = {}
         for key, value in attributes.items():
             if key == _RESPONSE_KEY:
@@ -449,9 +483,9 @@ class LLMSpan:
         try:
             # One set_attributes call: OpenTelemetry takes its lock and cleans values once per call.
             content = self._content
-            if response is not None:
+            if response is not None and record is not None:
                 attributes: dict[str, Any] = {}
-                content.put_response(attributes, self._spec, response)
+                content.put_response(attributes, self._spec, response, record)
             else:
                 attributes = response_attributes(record, content)
             if incomplete:

@@ -140,10 +140,24 @@ _NUMBER_PARAMETERS = (
 )
 
 
+def _set_usage(record: ResponseRecord, usage: Any) -> None:
+    uncached = int_or_none(get_field(usage, "input_tokens"))
+    cache_read = int_or_none(get_field(usage, "cache_read_input_tokens"))
+    cache_write = int_or_none(get_field(usage, "cache_creation_input_tokens"))
+    record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
+    record.cache_read_tokens = cache_read
+    record.cache_write_tokens = cache_write
+    if uncached is not None:
+        # Anthropic's input_tokens leaves the cached tokens out; the GenAI count includes them.
+        record.input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
+
+
 class _MessagesSpec(CallSpec):
     provider = PROVIDER
     suppress_client_spans = True
     number_parameters = _NUMBER_PARAMETERS
+    response_marker = ("type", "message")
+    set_usage = staticmethod(_set_usage)
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         attributes = self.chat_attributes(kwargs)
@@ -165,18 +179,7 @@ class _MessagesSpec(CallSpec):
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])
         return attributes
 
-    def usage_record(self, response: Any) -> ResponseRecord | None:
-        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
-        if getattr(response, "type", None) != "message":
-            return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        record = ResponseRecord(response_model=getattr(response, "model", None))
-        _set_usage(record, getattr(response, "usage", None))
-        return record
-
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        record = self.usage_record(response)
-        if record is None:
-            return None
+    def complete_record(self, record: ResponseRecord, response: Any, capture: bool) -> None:
         record.response_id = get_field(response, "id")
         stop_reason = get_field(response, "stop_reason")
         if isinstance(stop_reason, str):
@@ -186,7 +189,6 @@ class _MessagesSpec(CallSpec):
             record.output_messages = [
                 {"role": "assistant", "parts": [_part(block) for block in blocks], "finish_reason": stop_reason}
             ]
-        return record
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _MessageAccumulator(capture)
@@ -255,20 +257,6 @@ class _MessageAccumulator(StreamAccumulator):
             parts = [self._blocks[index] for index in sorted(self._blocks)]
             record.output_messages = [{"role": "assistant", "parts": parts, "finish_reason": self._stop_reason}]
         return record
-
-
-def _set_usage(record: ResponseRecord, usage: Any) -> None:
-    if usage is None:
-        return
-    uncached = int_or_none(get_field(usage, "input_tokens"))
-    cache_read = int_or_none(get_field(usage, "cache_read_input_tokens"))
-    cache_write = int_or_none(get_field(usage, "cache_creation_input_tokens"))
-    record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
-    record.cache_read_tokens = cache_read
-    record.cache_write_tokens = cache_write
-    if uncached is not None:
-        # Anthropic's input_tokens leaves the cached tokens out; the GenAI count includes them.
-        record.input_tokens = uncached + (cache_read or 0) + (cache_write or 0)
 
 
 # --- content: Anthropic blocks onto GenAI message parts ---------------------------------------

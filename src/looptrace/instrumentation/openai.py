@@ -104,6 +104,14 @@ def is_instrumented() -> bool:
     return _patcher.is_patched
 
 
+def _set_usage(record: ResponseRecord, usage: Any) -> None:
+    record.input_tokens = int_or_none(get_field(usage, "prompt_tokens"))
+    record.output_tokens = int_or_none(get_field(usage, "completion_tokens"))
+    details = get_field(usage, "prompt_tokens_details")
+    if details is not None:
+        record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
+
+
 class _ChatSpec(CallSpec):
     provider = PROVIDER
     number_parameters = (
@@ -112,6 +120,8 @@ class _ChatSpec(CallSpec):
         (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
         (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
     )
+    response_marker = ("object", "chat.completion")
+    set_usage = staticmethod(_set_usage)
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         attributes = self.chat_attributes(kwargs)
@@ -132,18 +142,7 @@ class _ChatSpec(CallSpec):
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_tool_definition(t) for t in tools])
         return attributes
 
-    def usage_record(self, response: Any) -> ResponseRecord | None:
-        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
-        if getattr(response, "object", None) != "chat.completion":
-            return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        record = ResponseRecord(response_model=getattr(response, "model", None))
-        _set_usage(record, getattr(response, "usage", None))
-        return record
-
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        record = self.usage_record(response)
-        if record is None:
-            return None
+    def complete_record(self, record: ResponseRecord, response: Any, capture: bool) -> None:
         record.response_id = get_field(response, "id")
         choices = get_field(response, "choices") or []
         record.finish_reasons = [
@@ -158,7 +157,6 @@ class _ChatSpec(CallSpec):
                 }
                 for choice in choices
             ]
-        return record
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _ChunkAccumulator(capture)
@@ -232,6 +230,14 @@ class _ChunkAccumulator(StreamAccumulator):
         return record
 
 
+def _set_responses_usage(record: ResponseRecord, usage: Any) -> None:
+    record.input_tokens = int_or_none(get_field(usage, "input_tokens"))
+    record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
+    details = get_field(usage, "input_tokens_details")
+    if details is not None:
+        record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
+
+
 class _ResponsesSpec(CallSpec):
     provider = PROVIDER
     number_parameters = (
@@ -239,6 +245,8 @@ class _ResponsesSpec(CallSpec):
         (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
         (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
     )
+    response_marker = ("object", "response")
+    set_usage = staticmethod(_set_responses_usage)
 
     def request_attributes(self, kwargs: Mapping[str, Any], content: ContentWriter) -> dict[str, AttributeValue]:
         attributes = self.chat_attributes(kwargs)
@@ -262,24 +270,7 @@ class _ResponsesSpec(CallSpec):
                 content.put(attributes, semconv.GEN_AI_TOOL_DEFINITIONS, [_response_tool(t) for t in tools])
         return attributes
 
-    def usage_record(self, response: Any) -> ResponseRecord | None:
-        # getattr, not get_field: the client returns a parsed model (this runs on every call's thread).
-        if getattr(response, "object", None) != "response":
-            return None  # e.g. a raw response from `with_raw_response`: nothing parsed to read
-        record = ResponseRecord(response_model=getattr(response, "model", None))
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            record.input_tokens = int_or_none(get_field(usage, "input_tokens"))
-            record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
-            details = get_field(usage, "input_tokens_details")
-            if details is not None:
-                record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
-        return record
-
-    def response_record(self, response: Any, capture: bool) -> ResponseRecord | None:
-        record = self.usage_record(response)
-        if record is None:
-            return None
+    def complete_record(self, record: ResponseRecord, response: Any, capture: bool) -> None:
         status = get_field(response, "status")
         output = get_field(response, "output") or ()
         parts = [_output_part(item) for item in output]
@@ -290,7 +281,6 @@ class _ResponsesSpec(CallSpec):
         if capture:
             kept = [part for part in parts if part is not None]
             record.output_messages = [{"role": "assistant", "parts": kept, "finish_reason": finish_reason}]
-        return record
 
     def new_accumulator(self, capture: bool) -> StreamAccumulator:
         return _ResponseEventAccumulator(self, capture)
@@ -436,14 +426,6 @@ def _response_tool(tool: Any) -> dict[str, Any]:
     if kind != "function":
         return {"type": kind}
     return function_definition(tool, "parameters")
-
-
-def _set_usage(record: ResponseRecord, usage: Any) -> None:
-    record.input_tokens = int_or_none(get_field(usage, "prompt_tokens"))
-    record.output_tokens = int_or_none(get_field(usage, "completion_tokens"))
-    details = get_field(usage, "prompt_tokens_details")
-    if details is not None:
-        record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
 
 
 # --- content: OpenAI messages onto GenAI message parts ----------------------------------------
