@@ -1,7 +1,8 @@
 """The seed article's five workflows, plus a failing tool and a runaway loop, against the fake LLM.
 
 The five are written as the article writes them, with the plain OpenTelemetry API
-(`tracer.start_as_current_span`); only the Anthropic client's `base_url` points at the fake LLM.
+(`tracer.start_as_current_span`); only the Anthropic client's `base_url` points at the fake LLM,
+and `tracer` traces on the provider `looptrace.init()` wired (global or not), as the LLM spans do.
 looptrace adds the LLM spans (the instrumented client) and the server adds token and cost rollups.
 
     agent_loop              agent_loop ─ agent_iteration_N ─ agent_decision ─ chat <model>
@@ -33,11 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 
 import looptrace
+from looptrace.demo._tracing import RuntimeProviderTracer
 from looptrace.demo.fake_llm import FakeLLM, ToolUseReply
 
 if TYPE_CHECKING:
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RESEARCH_SESSION", "SESSIONS", "SUPPORT_SESSION", "WORKFLOWS", "DemoClients", "WorkflowResult", "run_all"]
 
-tracer = trace.get_tracer(__name__)
+# The article's `trace.get_tracer(__name__)`, on the provider looptrace.init() wired rather than the
+# process-global one, which OpenTelemetry sets only once and which may not be it (see _tracing).
+tracer = RuntimeProviderTracer(__name__)
 
 AGENT_MODEL = "claude-3-opus-20240229"
 FAST_MODEL = "claude-3-5-haiku-20241022"
