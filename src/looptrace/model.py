@@ -63,6 +63,8 @@ class Span:
     status_code: StatusCode = "UNSET"
     status_message: str = ""
     service_name: str = "unknown_service"
+    # The OTLP decoders give the spans of one resource the same dict (copying it per span cost ~0.8 µs of
+    # ingest CPU per span): read-only once decoded.
     resource_attributes: Attributes = field(default_factory=dict[str, AttributeValue])
     scope_name: str = ""
     scope_version: str = ""

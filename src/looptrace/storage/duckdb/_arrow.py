@@ -129,8 +129,8 @@ _PLAIN_GETTERS = {name: operator.attrgetter(name) for name in SPAN_COLUMNS if na
 
 
 def _resource_column(spans: Sequence[Span]) -> list[str]:
-    # The spans of one export carry equal resources (each span its own copy): serialise a run of equal ones
-    # once. Equal as dicts and in key order, so the text is exactly what serialising each would give.
+    # The spans of one resource share its dict (the decoders give them one, read-only): serialise a run of the
+    # same or equal ones once. Equal as dicts and in key order, so the text is what serialising each would give.
     column: list[str] = []
     last: dict[str, Any] | None = None
     last_keys: list[str] = []
