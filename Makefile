@@ -18,10 +18,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
-# The OTLP wire reader compiled with mypyc (3x faster decode); rebuilt when its source changes.
+# The OTLP wire reader and the span normalizer compiled with mypyc (looptrace/_native.py); rebuilt when
+# a source changes (the script skips a module already built from its current source).
 # scripts/build_native.py explains the fallback to pure Python (LOOPTRACE_NATIVE=0 skips it).
-NATIVE := src/looptrace/otlp/_protobuf_c.sha256
-$(NATIVE): $(STAMP) src/looptrace/otlp/_protobuf.py scripts/build_native.py
+NATIVE := src/looptrace/otlp/_protobuf_c.sha256 src/looptrace/ingest/_normalize_c.sha256
+$(NATIVE): $(STAMP) src/looptrace/otlp/_protobuf.py src/looptrace/ingest/normalize.py scripts/build_native.py
 	$(BIN)/python scripts/build_native.py
 
 install: $(STAMP) $(NATIVE)  ## create .venv and install looptrace with every extra the tests need
@@ -46,4 +47,4 @@ unit: install
 test: lint typecheck unit  ## everything CI runs: ruff, pyright, pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build src/looptrace/otlp/_protobuf_c*
+	rm -rf $(VENV) .pytest_cache .ruff_cache build src/looptrace/otlp/_protobuf_c* src/looptrace/ingest/_normalize_c*

@@ -3,7 +3,8 @@
 Stages, as the pipeline runs them on one batch:
 
     decode     OTLP protobuf → model Spans (`looptrace.otlp.decode.decode_traces`)
-    normalize  promoted fields, cost, duplicate flags (`looptrace.ingest.normalize.normalize_spans`)
+    normalize  promoted fields, cost, duplicate flags (`normalize_spans` of `looptrace.ingest.prepare.NORMALIZER`,
+               the mypyc-compiled twin when built)
     to_arrow   Spans → Arrow table (`looptrace.storage.duckdb._arrow.spans_to_arrow`, also inside prepare)
     prepare    the store's batch preparer: dedup in the batch, partial summaries, to_arrow (in the
                ingest worker process by default)
@@ -37,7 +38,7 @@ sys.path.insert(0, str(_ROOT / "tests"))
 import bench_ingest as b  # noqa: E402
 
 from looptrace import pricing  # noqa: E402
-from looptrace.ingest.normalize import normalize_spans  # noqa: E402
+from looptrace.ingest.prepare import NORMALIZER  # noqa: E402
 from looptrace.model import Span  # noqa: E402
 from looptrace.otlp.decode import decode_traces  # noqa: E402
 from looptrace.storage.api import PreparedBatch  # noqa: E402
@@ -78,7 +79,7 @@ def main() -> None:
 
         def normalize(spans: list[list[Span]] = spans) -> None:
             for batch in spans:
-                normalize_spans(batch, [])
+                NORMALIZER.normalize_spans(batch, [])
 
         def to_arrow(spans: list[list[Span]] = spans) -> None:
             for batch in spans:

@@ -16,38 +16,15 @@ Thread-safety: every function is pure; results are new objects owned by the call
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import logging
-from pathlib import Path
 from types import ModuleType
 from typing import Literal, Protocol
 
+from looptrace._native import compiled_twin
 from looptrace.otlp import _protobuf
 from looptrace.otlp._json import decode_logs_json, decode_traces_json
 from looptrace.otlp._types import DecodedLogs, DecodedTraces, OTLPDecodeError
 
-_log = logging.getLogger(__name__)
-
-
-def _compiled_wire_reader() -> ModuleType | None:
-    """`_protobuf` compiled by mypyc (scripts/build_native.py), if built from the current source.
-
-    The compiled module records the SHA-256 of the source it was built from; after an edit of
-    `_protobuf.py` the stale build is ignored rather than silently run.
-    """
-    try:
-        compiled = importlib.import_module("looptrace.otlp._protobuf_c")
-    except ImportError:
-        return None
-    source = Path(_protobuf.__file__).read_bytes()
-    if getattr(compiled, "SOURCE_SHA256", None) != hashlib.sha256(source).hexdigest():
-        _log.warning("the compiled OTLP decoder is older than otlp/_protobuf.py; using pure Python (make install)")
-        return None
-    return compiled
-
-
-WIRE_READER: ModuleType = _compiled_wire_reader() or _protobuf
+WIRE_READER: ModuleType = compiled_twin(_protobuf, "looptrace.otlp._protobuf_c") or _protobuf
 """The module whose decode_*_protobuf functions run: `_protobuf_c` when built and current, else `_protobuf`."""
 decode_traces_protobuf = WIRE_READER.decode_traces_protobuf
 decode_logs_protobuf = WIRE_READER.decode_logs_protobuf
