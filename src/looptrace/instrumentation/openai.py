@@ -104,12 +104,23 @@ def is_instrumented() -> bool:
     return _patcher.is_patched
 
 
-def _set_usage(record: ResponseRecord, usage: Any) -> None:
-    record.input_tokens = int_or_none(get_field(usage, "prompt_tokens"))
-    record.output_tokens = int_or_none(get_field(usage, "completion_tokens"))
-    details = get_field(usage, "prompt_tokens_details")
+def _read_usage(record: ResponseRecord, usage: Any, input_key: str, output_key: str, details_key: str) -> None:
+    # The two OpenAI APIs name the same counts differently.
+    record.input_tokens = int_or_none(get_field(usage, input_key))
+    record.output_tokens = int_or_none(get_field(usage, output_key))
+    details = get_field(usage, details_key)
     if details is not None:
         record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
+
+
+def _set_usage(record: ResponseRecord, usage: Any) -> None:
+    """Chat Completions usage."""
+    _read_usage(record, usage, "prompt_tokens", "completion_tokens", "prompt_tokens_details")
+
+
+def _set_responses_usage(record: ResponseRecord, usage: Any) -> None:
+    """Responses API usage."""
+    _read_usage(record, usage, "input_tokens", "output_tokens", "input_tokens_details")
 
 
 class _ChatSpec(CallSpec):
@@ -228,14 +239,6 @@ class _ChunkAccumulator(StreamAccumulator):
                 messages.append({"role": "assistant", "parts": parts, "finish_reason": self._finish.get(index)})
             record.output_messages = messages
         return record
-
-
-def _set_responses_usage(record: ResponseRecord, usage: Any) -> None:
-    record.input_tokens = int_or_none(get_field(usage, "input_tokens"))
-    record.output_tokens = int_or_none(get_field(usage, "output_tokens"))
-    details = get_field(usage, "input_tokens_details")
-    if details is not None:
-        record.cache_read_tokens = int_or_none(get_field(details, "cached_tokens"))
 
 
 class _ResponsesSpec(CallSpec):
