@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import anthropic
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -273,3 +277,141 @@ def test_an_instrumented_anthropic_call_in_a_session_carries_its_ids(fake_llm: F
         first, second = captured.llm_spans()
     assert ids(first) == CHAT
     assert ids(second) == {}
+
+
+# --- across processes: the session travels as W3C baggage -------------------------------------
+
+
+def serve(traced: Any, headers: Mapping[str, str], name: str) -> None:
+    """What a server instrumentation does with a request: extract, attach, a server span, a child."""
+    token = otel_context.attach(propagate.extract(headers))
+    try:
+        with traced.tracer.start_as_current_span(name):
+            with traced.tracer.start_as_current_span(f"{name} child"):
+                pass
+    finally:
+        otel_context.detach(token)
+
+
+def test_a_session_sends_its_ids_as_baggage_and_the_receiving_service_stamps_them(traced):
+    with looptrace.session("chat-1", user_id="u-7", propagate=True):
+        with looptrace.tool("call tool service"):
+            headers: dict[str, str] = {}
+            propagate.inject(headers)
+
+    assert headers["baggage"] == "session.id=chat-1,user.id=u-7"
+    serve(traced, headers, "handle")
+    # A server instrumentation that passes the extracted context as the parent, without attaching it.
+    with traced.tracer.start_as_current_span("explicit parent", context=propagate.extract(headers)):
+        pass
+
+    spans = {span.name: span for span in traced.spans()}
+    assert ids_by_name(traced.spans()) == {
+        "execute_tool call tool service": CHAT,
+        "handle child": CHAT,
+        "handle": CHAT,
+        "explicit parent": CHAT,
+    }
+    assert spans["handle"].context.trace_id == spans["execute_tool call tool service"].context.trace_id
+
+
+def test_an_instrumented_llm_call_in_the_receiving_service_carries_the_incoming_session(fake_llm: FakeLLM):
+    # LLM calls take looptrace's fast path (a deferred span, sdk/_deferred.py), not on_start: both read baggage.
+    with CapturedSpans.start() as captured:
+        with looptrace.session("chat-1", user_id="u-7", propagate=True):  # the calling service
+            headers: dict[str, str] = {}
+            propagate.inject(headers)
+        assert headers["baggage"] == "session.id=chat-1,user.id=u-7"
+        with anthropic.Anthropic(base_url=fake_llm.anthropic_base_url, api_key="test", max_retries=0) as client:
+            token = otel_context.attach(propagate.extract(headers))
+            try:
+                client.messages.create(
+                    model="claude-3-5-haiku-20241022", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+                )
+            finally:
+                otel_context.detach(token)
+            client.messages.create(
+                model="claude-3-5-haiku-20241022", max_tokens=64, messages=[{"role": "user", "content": "later"}]
+            )
+        served, later = captured.llm_spans()
+    assert ids(served) == CHAT
+    assert ids(later) == {}
+
+
+def test_a_session_sends_nothing_unless_asked_to_propagate(traced):
+    with looptrace.session("chat-1", user_id="u-7"):
+        headers = looptrace.inject()
+        env = looptrace.subprocess_env({"PATH": "/usr/bin:/bin"})
+    assert "baggage" not in headers
+    assert "BAGGAGE" not in env
+
+
+def test_the_baggage_follows_the_innermost_session_and_drops_a_user_it_does_not_name(traced):
+    with looptrace.session("outer", user_id="u-1", propagate=True):
+        with looptrace.session("inner", user_id="u-2", propagate=True):
+            inner = looptrace.inject()
+        with looptrace.agent("support", session_id="agent-chat"):
+            agent = looptrace.inject()
+
+    assert inner["baggage"] == "session.id=inner,user.id=u-2"
+    # An agent's own session is not sent (only looptrace.session(propagate=True) sends), nor the outer one it replaces.
+    assert "baggage" not in agent
+
+
+def test_a_local_session_in_the_receiving_service_wins_over_the_incoming_baggage(traced):
+    with looptrace.session("chat-1", user_id="u-7", propagate=True):
+        headers = looptrace.inject()
+
+    token = otel_context.attach(propagate.extract({**headers, "baggage": headers["baggage"] + ",tenant=acme"}))
+    try:
+        with looptrace.session("tool-side"):
+            with traced.tracer.start_as_current_span("in local session"):
+                onward = looptrace.inject()
+        with traced.tracer.start_as_current_span("outside it"):
+            pass
+    finally:
+        otel_context.detach(token)
+
+    assert ids_by_name(traced.spans()) == {
+        "in local session": {"session.id": "tool-side", "gen_ai.conversation.id": "tool-side"},
+        "outside it": CHAT,
+    }
+    # The local session does not propagate, so the caller's ids go no further; other entries pass through.
+    assert onward["baggage"] == "tenant=acme"
+
+
+def test_without_a_session_nothing_is_sent_or_stamped(traced):
+    with looptrace.tool("call tool service"):
+        headers = looptrace.inject()
+    assert "baggage" not in headers
+
+    serve(traced, headers, "plain")
+    serve(traced, {**headers, "baggage": "tenant=acme"}, "other baggage")
+
+    assert ids_by_name(traced.spans()) == {
+        "execute_tool call tool service": {},
+        "plain child": {},
+        "plain": {},
+        "other baggage child": {},
+        "other baggage": {},
+    }
+
+
+def test_a_child_process_joins_the_session_through_the_environment(traced):
+    child = (
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter\n"
+        "import looptrace\n"
+        "exporter = InMemorySpanExporter()\n"
+        "looptrace.init(span_exporter=exporter, batch_export=False, instrument_clients=False)\n"
+        "with looptrace.continue_trace():\n"
+        "    with looptrace.tool('in child'):\n"
+        "        pass\n"
+        "[span] = exporter.get_finished_spans()\n"
+        "print(*(span.attributes[key] for key in ('session.id', 'gen_ai.conversation.id', 'user.id')))\n"
+    )
+    with looptrace.session("chat-1", user_id="u-7", propagate=True):
+        env = looptrace.subprocess_env({"PATH": "/usr/bin:/bin"})
+    out = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, check=True)
+
+    assert env["BAGGAGE"] == "session.id=chat-1,user.id=u-7"
+    assert out.stdout.split() == ["chat-1", "chat-1", "u-7"]

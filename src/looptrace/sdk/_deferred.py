@@ -46,7 +46,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from opentelemetry.util import types
 
 from looptrace.sdk._internal import log_internal_error
-from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes, session_for
+from looptrace.sdk._session_ids import session_for, session_in
 
 try:  # OpenTelemetry's own span metrics; a deferred span records none, so they must be off
     from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
@@ -364,9 +364,9 @@ def start_deferred(
         return trace_api.NonRecordingSpan(span_context)
     rollup.open_deferred(span_context.span_id, depth)
     span = DeferredSpan(tracer, name, span_context, parent, attributes, start_ns, renderer)
-    session: SessionAttributes | None = context.get(SESSION_KEY)  # pyright: ignore[reportAssignmentType]  # only _session_ids writes it
+    session = session_in(context)
     if session is not None:
-        # What the rollup processor's on_start puts on a span inside a looptrace.session.
+        # What the rollup processor's on_start puts on a span of a session (local, or sent as baggage).
         span.set_attributes(session_for(attributes, session))
     return span
 

@@ -6,6 +6,7 @@
     helper, just before it ends an agent/step span ─► totals_for(span) → looptrace.rollup.* attributes
     on_start(span deeper than the limit) ─► DepthGuard (event + one warning per trace)
     on_start(span inside a looptrace.session) ─► session.id / gen_ai.conversation.id / user.id on it
+    on_start(span outside one, its context's baggage naming session.id / user.id) ─► the same, from the baggage
 
 Spans end child-first, so by the time a span ends its node holds every ended descendant. A span
 is an LLM call when it says so (looptrace.span.category=llm, an LLM gen_ai.operation.name,
@@ -35,7 +36,7 @@ from looptrace.pricing import cost_usd as cost_usd_of  # light: genai-prices' da
 from looptrace.sdk._deferred import DeferredSpan
 from looptrace.sdk._depth import DepthGuard
 from looptrace.sdk._internal import log_internal_error
-from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes, session_for
+from looptrace.sdk._session_ids import SESSION_KEY, SessionAttributes, session_for, session_in
 
 __all__ = ["LLMTotals", "RollupSpanProcessor", "llm_usage", "span_usage"]
 
@@ -281,7 +282,8 @@ class RollupSpanProcessor(SpanProcessor):
     total per open span that has an LLM call below it.
 
     It stamps the session ids of `looptrace.session` on each span as it starts, for the same
-    reason: one processor, and one context lookup per span, nothing more outside a session.
+    reason: one processor, and one context lookup per span; outside a session, one more lookup
+    (the baggage, which may carry another process's session ids) and nothing else without one.
 
     Every span pays `on_start` and `on_end`, so both do as little as they can: the parent comes
     from the span itself (not from a table), a span with no open local parent skips the usage
@@ -315,7 +317,8 @@ class RollupSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Record the span's depth (one more than its open local parent's; 1 for a local root).
 
-        Inside a `looptrace.session`, also put the session's ids on the span.
+        Inside a `looptrace.session`, also put the session's ids on the span; outside one, the ids
+        of the W3C baggage it starts under (another process's session, propagated).
         """
         if self._active:
             parent = span.parent
@@ -326,11 +329,13 @@ class RollupSpanProcessor(SpanProcessor):
             # The session of the span's parent context (as for baggage), else of the block it starts in:
             # a span started under an extracted remote context still belongs to the caller's session.
             if parent_context is None:
-                session = get_current().get(SESSION_KEY)
+                session = session_in(get_current())
             else:
                 session = parent_context.get(SESSION_KEY)
                 if session is None:
                     session = get_current().get(SESSION_KEY)
+                if session is None:
+                    session = session_in(parent_context)  # the baggage the parent context carries
             if session is not None:
                 _stamp_session(span, session)  # pyright: ignore[reportArgumentType]  # only _session_ids writes it
         if self._forward_start and self._downstream is not None:

@@ -9,6 +9,11 @@ The ids live in the OpenTelemetry context, so they follow it wherever it goes: a
 it, `wrap_context`/`ContextExecutor` carry it into threads. Nested sessions: the innermost id of
 each kind wins (an inner session without a user id keeps the outer one's user). Before init() (and
 after shutdown()) a session is a no-op that still runs the code it wraps.
+
+With `propagate=True` the ids also go in the context's W3C baggage (`session.id`, `user.id`), so
+OpenTelemetry's propagators send them with the trace context; another process running looptrace
+stamps them on the spans it starts under the extracted context, unless a session of its own is
+active there. Off by default: baggage goes with every request an instrumented HTTP client makes.
 """
 
 from __future__ import annotations
@@ -38,13 +43,15 @@ class Session(AsyncWithFromWith):
     Args:
         session_id: The session (conversation) id.
         user_id: The user's id, if known.
+        propagate: Also send the ids to other processes as W3C baggage.
     """
 
-    __slots__ = ("_session_id", "_token", "_user_id")
+    __slots__ = ("_propagate", "_session_id", "_token", "_user_id")
 
-    def __init__(self, session_id: str, *, user_id: str | None = None) -> None:
+    def __init__(self, session_id: str, *, user_id: str | None = None, propagate: bool = False) -> None:
         self._session_id = session_id
         self._user_id = user_id
+        self._propagate = propagate
         self._token: object | None = None
 
     @property
@@ -58,7 +65,7 @@ class Session(AsyncWithFromWith):
         return self._user_id
 
     def __repr__(self) -> str:
-        return f"Session({self._session_id!r}, user_id={self._user_id!r})"
+        return f"Session({self._session_id!r}, user_id={self._user_id!r}, propagate={self._propagate!r})"
 
     def __call__(self, fn: Callable[P, R]) -> Callable[P, R]:
         """Use the session as a decorator: each call of `fn` runs inside it."""
@@ -76,7 +83,7 @@ class Session(AsyncWithFromWith):
 
     # --- protocol used by _decorate -----------------------------------------------------------
     def _fresh(self) -> Self:
-        return type(self)(self._session_id, user_id=self._user_id)
+        return type(self)(self._session_id, user_id=self._user_id, propagate=self._propagate)
 
     def _bind_call(self, binder: ArgumentBinder | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """A session records nothing about the call."""
@@ -89,7 +96,9 @@ class Session(AsyncWithFromWith):
             return None
         try:
             attributes = session_attributes(self._session_id, self._user_id, current_session())
-            return None if attributes is None else otel_context.attach(with_session(attributes))
+            return (
+                None if attributes is None else otel_context.attach(with_session(attributes, propagate=self._propagate))
+            )
         except Exception:
             log_internal_error("looptrace could not enter a session")
             return None
@@ -105,7 +114,7 @@ class Session(AsyncWithFromWith):
         """Nothing to end."""
 
 
-def session(session_id: str, *, user_id: str | None = None) -> Session:
+def session(session_id: str, *, user_id: str | None = None, propagate: bool = False) -> Session:
     """Put every span started inside the block (or the decorated function) in a session.
 
     Each span gets `session.id` and `gen_ai.conversation.id` (and `user.id` when given), whoever
@@ -113,13 +122,17 @@ def session(session_id: str, *, user_id: str | None = None) -> Session:
     tasks, and threads that run `looptrace.wrap_context` functions. The server groups a
     session's traces as turns on the Sessions page. An inner session replaces the outer one's
     ids; one without `user_id` keeps the outer user. An empty id sets nothing; before init()
-    the block just runs its code.
+    the block just runs its code. With `propagate=True` the ids also travel as W3C baggage
+    (`session.id`, `user.id`) in the headers `looptrace.inject` / `opentelemetry.propagate.inject`
+    write, so a service that runs looptrace and extracts them puts its spans in the same session.
 
     Args:
         session_id: The session (conversation) id, e.g. a chat thread's id.
         user_id: The user's id, if known.
+        propagate: Send the ids to other processes as W3C baggage. Off by default: baggage goes
+            with every request an instrumented HTTP client makes, third-party APIs included.
 
     Returns:
         The handle: use it with `with`, `async with`, or as a decorator.
     """
-    return Session(session_id, user_id=user_id)
+    return Session(session_id, user_id=user_id, propagate=propagate)
