@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from looptrace.ingest.log import IngestLog
@@ -261,19 +262,24 @@ class IngestPipeline:
                     return batch
 
     def _prepared(self, records: list[Record], pending: Future[Prepared] | None) -> Prepared:
-        """The batch prepared, by the worker if it was sent there."""
+        """The batch prepared, by the worker or the prepare thread if it was sent there."""
+        whole = True
         if pending is not None:
             try:
                 return pending.result()
-            except Exception as exc:  # the worker died or raised: this thread does it instead
+            except Exception as exc:
                 if self._worker is not None:
                     self.stats.worker_failures += 1
-                _log.error("preparing %d records failed (%r); preparing them again here", len(records), exc)
+                # Only a dead worker process is worth preparing the whole batch again here: an error
+                # `prepare` raised would recur, so the batch goes straight to one record at a time.
+                whole = isinstance(exc, BrokenProcessPool)
+                _log.error("preparing %d records failed (%r); preparing them here", len(records), exc)
         preparer = self._writer.batch_preparer
-        try:
-            return prepare(preparer, records)
-        except Exception:
-            _log.exception("preparing a batch of %d records failed; trying each record alone", len(records))
+        if whole:
+            try:
+                return prepare(preparer, records)
+            except Exception:
+                _log.exception("preparing a batch of %d records failed; trying each record alone", len(records))
         # A record spoils the batch (a value the store cannot hold, an integer beyond 64 bits):
         # leave out each one that fails alone; an empty batch still moves the stored position on.
         good: list[Record] = []
