@@ -41,6 +41,7 @@ __all__ = [
     "session_attributes",
     "session_for",
     "session_from_baggage",
+    "session_in",
     "with_session",
 ]
 
