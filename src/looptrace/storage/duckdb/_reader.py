@@ -179,10 +179,15 @@ def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
     bounds = _span_bounds(cur, trace_id)
     if bounds is None:
         return []
+    return _read_spans(cur, "trace_id = $trace_id", {"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id})
+
+
+def _read_spans(cur: duckdb.DuckDBPyConnection, traces: str, params: dict[str, object]) -> list[Span]:
+    """The spans of the traces `traces` selects, starting in [$start, $max_start], in start order."""
     table = cur.sql(
         f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans "
-        "WHERE start_ns BETWEEN $start AND $max_start AND trace_id = $trace_id ORDER BY start_ns, span_id",
-        params={"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id},
+        f"WHERE start_ns BETWEEN $start AND $max_start AND {traces} ORDER BY start_ns, span_id",
+        params=params,
     ).to_arrow_table()
     return columns_to_spans([column.to_pylist() for column in table.columns])
 
@@ -206,13 +211,13 @@ def get_spans_of_traces(cur: duckdb.DuckDBPyConnection, trace_ids: Sequence[Trac
     )
     if bounds is None or bounds[0] is None:
         return {}
-    table = cur.sql(
-        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN $start AND $max_start "
-        "AND trace_id IN (SELECT unnest($trace_ids)) ORDER BY start_ns, span_id",
-        params={"start": bounds[0], "max_start": bounds[1], "trace_ids": wanted},
-    ).to_arrow_table()
+    spans = _read_spans(
+        cur,
+        "trace_id IN (SELECT unnest($trace_ids))",
+        {"start": bounds[0], "max_start": bounds[1], "trace_ids": wanted},
+    )
     grouped: dict[TraceId, list[Span]] = {}
-    for span in columns_to_spans([column.to_pylist() for column in table.columns]):
+    for span in spans:
         grouped.setdefault(span.trace_id, []).append(span)
     return {trace_id: grouped[trace_id] for trace_id in wanted if trace_id in grouped}
 
