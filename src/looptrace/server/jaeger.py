@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from looptrace.model import PROMOTED_FIELDS, Span, TraceId
+from looptrace.model import PROMOTED_FIELDS, Span
 from looptrace.query.service import QueryService
 from looptrace.server.api import JSONResponse
 from looptrace.server.runtime import Runtime
@@ -83,13 +83,12 @@ def _span_json(span: Span, process_id: str) -> dict[str, Any]:
     }
 
 
-def trace_to_jaeger(trace_id: TraceId, spans: Sequence[Span]) -> dict[str, Any]:
+def trace_to_jaeger(spans: Sequence[Span]) -> dict[str, Any]:
     """One trace in Jaeger's UI model: spans plus a process per (service, resource).
 
     Args:
-        trace_id: the trace's full id.
-        spans: its spans, in any order (Jaeger clients build the tree from the references);
-            they come out in that order.
+        spans: the trace's spans (at least one), in any order (Jaeger clients build the tree from
+            the references); they come out in that order.
 
     Returns:
         The trace object of Jaeger's `/api/traces` responses.
@@ -107,7 +106,7 @@ def trace_to_jaeger(trace_id: TraceId, spans: Sequence[Span]) -> dict[str, Any]:
                 "tags": [_tag(k, v) for k, v in span.resource_attributes.items() if k != "service.name"],
             }
         out.append(_span_json(span, process_id))
-    return {"traceID": trace_id, "spans": out, "processes": processes, "warnings": None}
+    return {"traceID": spans[0].trace_id, "spans": out, "processes": processes, "warnings": None}
 
 
 def _service(request: Request) -> QueryService:
@@ -183,7 +182,7 @@ async def jaeger_search(
         page = service_.search_traces(query)
         # One store read for every hit's spans; a trace deleted since the search has no entry.
         found = service_.get_spans_of_traces([summary.trace_id for summary in page.traces])
-        return [trace_to_jaeger(trace_id, spans) for trace_id, spans in found.items()]
+        return [trace_to_jaeger(spans) for spans in found.values()]
 
     try:
         data = await run_in_threadpool(search)
@@ -201,4 +200,4 @@ async def jaeger_trace(request: Request, trace_id: str) -> JSONResponse:
         return JSONResponse(_envelope(None, [{"code": 400, "msg": str(exc)}]), status_code=400)
     if spans is None:
         return JSONResponse(_envelope(None, [{"code": 404, "msg": "trace not found"}]), status_code=404)
-    return JSONResponse(_envelope([trace_to_jaeger(spans[0].trace_id, spans)]))
+    return JSONResponse(_envelope([trace_to_jaeger(spans)]))
