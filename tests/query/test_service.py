@@ -17,6 +17,16 @@ from looptrace.storage.duckdb import DuckDBTraceStore
 MS = 1_000_000
 T0 = 1_700_000_000_000 * MS
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+START_ORDER = [
+    "research_agent",
+    "parallel_research",
+    "research_academic",
+    "research_web",
+    "chat claude",
+    "POST /v1/messages",
+    "synthesize",
+]
+"""TRACE's span names in start order."""
 # Two traces sharing their first 8 hex characters, to make a short prefix ambiguous.
 TWIN_A = "deadbeef" + "0" * 23 + "1"
 TWIN_B = "deadbeef" + "0" * 23 + "2"
@@ -90,15 +100,7 @@ def test_get_trace_returns_the_tree_with_rollups_critical_path_and_logs(service:
     view = service.get_trace(TRACE)
     assert view is not None
     by_name = {node.span.name: node for node in view.spans}
-    assert [node.span.name for node in view.spans] == [
-        "research_agent",
-        "parallel_research",
-        "research_academic",
-        "research_web",
-        "chat claude",
-        "POST /v1/messages",
-        "synthesize",
-    ]
+    assert [node.span.name for node in view.spans] == START_ORDER
     assert [node.depth for node in view.spans] == [0, 1, 2, 2, 2, 3, 1]
     assert view.max_depth == 3
     assert by_name["parallel_research"].child_count == 3
@@ -171,15 +173,7 @@ def test_get_trace_spans_returns_the_stored_spans_in_start_order_by_id_or_prefix
     spans = service.get_trace_spans(f" {TRACE[:10].upper()}")
 
     assert spans is not None and spans == store.get_spans(TRACE)
-    assert [s.name for s in spans] == [
-        "research_agent",
-        "parallel_research",
-        "research_academic",
-        "research_web",
-        "chat claude",
-        "POST /v1/messages",
-        "synthesize",
-    ]
+    assert [s.name for s in spans] == START_ORDER
     assert spans[3].attributes == {} and spans[0].session_id == "sess-1"
     assert service.get_trace_spans("0" * 32) is None
     assert service.get_trace_spans("01234567") is None
