@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
 
-from looptrace.ingest.accept import accept
+from looptrace.ingest.accept import accept, wait_for_room, wait_for_room_async
 from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
 from looptrace.model import LogRecord, Span
@@ -29,7 +31,9 @@ def test_a_backlog_past_the_decoded_bound_is_queued_as_bytes_and_still_stored_wh
     for trace_id in trace_ids:
         acceptance = accept(log, "traces", "json", orjson.dumps(trace_request(trace_id, big_trace_spans(30))))
         acceptance.durable.result(timeout=10)
-    assert pipeline.stats.records_decoded_twice >= 5  # 8 x 30 spans against a bound of 50
+    # 8 x 30 spans: four fit under the ceiling of twice the bound (100), the rest wait as bytes.
+    assert not pipeline.has_room()
+    assert pipeline.stats.records_decoded_twice == 4
     pipeline.start()
     assert pipeline.wait_idle(30)
     try:
@@ -183,4 +187,57 @@ def test_the_next_batch_is_prepared_on_the_prepare_thread_while_the_one_before_i
     finally:
         log.close()
         pipeline.close()
+        store.close()
+
+
+class _SlowStore(DuckDBTraceStore):
+    """The real store, taking 50 ms more per write: the pipeline falls behind its senders."""
+
+    def write_prepared(self, batch: PreparedBatch, log_position: int) -> None:
+        time.sleep(0.05)
+        super().write_prepared(batch, log_position)
+
+
+def test_receivers_that_wait_for_room_keep_a_slow_store_from_decoding_anything_twice(tmp_path: Path) -> None:
+    store = _SlowStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, max_batch_spans=30, max_decoded_spans=60)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    pipeline.start()
+    trace_ids = [f"{i:032x}" for i in range(1, 21)]
+    waited = 0
+    try:
+        for trace_id in trace_ids:
+            if not pipeline.has_room():
+                waited += 1
+            assert wait_for_room(pipeline.has_room, timeout_sec=10)
+            request = trace_request(trace_id, big_trace_spans(30, seed=int(trace_id, 16)))
+            accept(log, "traces", "json", orjson.dumps(request)).durable.result(timeout=10)
+        assert pipeline.wait_idle(30)
+        assert waited > 0  # the store was slower than the sender: the sender waited
+        assert pipeline.stats.records_decoded_twice == 0
+        assert pipeline.stats.spans_written == 600
+        assert all(len(store.get_spans(trace_id)) == 30 for trace_id in trace_ids)
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+
+
+def test_waiting_for_room_gives_up_after_its_timeout_when_the_store_does_not_move(tmp_path: Path) -> None:
+    store = DuckDBTraceStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, max_decoded_spans=30)  # not started: nothing drains the backlog
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    try:
+        assert pipeline.has_room()
+        accept(log, "traces", "json", orjson.dumps(trace_request("1" * 32, big_trace_spans(30)))).durable.result(
+            timeout=10
+        )
+        assert not pipeline.has_room()
+        started = time.monotonic()
+        assert not wait_for_room(pipeline.has_room, timeout_sec=0.2)
+        assert not asyncio.run(wait_for_room_async(pipeline.has_room, timeout_sec=0.2))
+        assert 0.4 <= time.monotonic() - started < 5
+    finally:
+        log.close()
         store.close()

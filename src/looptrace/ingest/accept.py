@@ -6,11 +6,21 @@
 A receiver calls `accept(...)`, replies with the error it raises, or waits for the returned
 future and then replies 2xx with the partial-success counts. Decoding happens before the
 append so a malformed request is refused at the edge and never enters the log.
+
+Back-pressure: before accepting, a receiver waits (`wait_for_room`, up to `ROOM_WAIT_SEC`) while
+the pipeline's decoded backlog is full. The request's decoded form then travels to the store
+with it; without the wait, a server that fell behind would queue requests as bytes and decode
+them a second time, falling further behind (measured: 7% of the GIL's time in a 4-sender burst).
+A store that stops for longer than the wait does not block receivers: requests are accepted
+into the log as before, up to its bound (then 429/503).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
@@ -43,6 +53,31 @@ def decode_record(entry: LogEntry) -> DecodedTraces | DecodedLogs:
     if signal == "traces":
         return decode_traces(entry.payload, encoding)
     return decode_logs(entry.payload, encoding)
+
+
+ROOM_WAIT_SEC = 2.0
+"""Longest a receiver waits for the pipeline to make room before it accepts a request anyway."""
+_ROOM_POLL_SEC = 0.005
+
+
+def wait_for_room(has_room: Callable[[], bool], timeout_sec: float = ROOM_WAIT_SEC) -> bool:
+    """Block (a thread-pool receiver) until `has_room()` or `timeout_sec`; whether there was room."""
+    deadline = time.monotonic() + timeout_sec
+    while not has_room():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_ROOM_POLL_SEC)
+    return True
+
+
+async def wait_for_room_async(has_room: Callable[[], bool], timeout_sec: float = ROOM_WAIT_SEC) -> bool:
+    """`wait_for_room` for a receiver on the event loop: other requests go on meanwhile."""
+    deadline = time.monotonic() + timeout_sec
+    while not has_room():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(_ROOM_POLL_SEC)
+    return True
 
 
 class RequestTooLargeError(ValueError):

@@ -90,11 +90,13 @@ class IngestPipeline:
                 2,000 with a worker (a batch is decoded, prepared, pickled and received whole:
                 the worker's peak memory follows its size, ~9 MB per 1,000 spans).
             max_wait_sec: how long to wait for more records before writing a partial batch.
-            max_decoded_spans: decoded spans kept in the queue when preparing in-line; past it,
-                records are queued as bytes and decoded again when their turn comes (a decoded
-                span holds ~10x its wire size, and a backlog of accepted-but-unstored spans would
-                otherwise grow the server's memory with it). A worker is sent bytes only, so
-                with one nothing decoded is queued.
+            max_decoded_spans: the decoded backlog's bound when preparing in-line. Receivers
+                wait for room below it before they accept a request (`has_room`), so a store
+                that falls behind slows acknowledgements down instead of decoding twice; past
+                twice the bound (receivers that stopped waiting, replay), records are queued as
+                bytes and decoded again when their turn comes (a decoded span holds ~4x its
+                wire size, ~1.4 KB). A worker is sent bytes only, so with one nothing decoded
+                is queued and there is always room.
             on_stored: told, after each stored batch, how many spans of which traces it held
                 (on the pipeline thread: keep it short).
         """
@@ -128,7 +130,7 @@ class IngestPipeline:
                 if self._use_worker:
                     decoded = None  # the worker is sent bytes
                 elif isinstance(decoded, DecodedTraces):
-                    if self._decoded_spans >= self._max_decoded_spans:
+                    if self._decoded_spans >= 2 * self._max_decoded_spans:
                         decoded = None  # decoded again from the record's bytes when written
                         self.stats.records_decoded_twice += 1
                     else:
@@ -136,6 +138,14 @@ class IngestPipeline:
                 self._queue.append((entry, decoded))
             self._idle.clear()
             self._cond.notify()
+
+    def has_room(self) -> bool:
+        """Whether receivers may accept now: the decoded backlog is under `max_decoded_spans`.
+
+        Read without the lock (a receiver polls it, `accept.wait_for_room`): approximate, which a
+        soft bound allows.
+        """
+        return self._use_worker or self._decoded_spans < self._max_decoded_spans
 
     def replay(self, log: IngestLog) -> int:
         """Queue every record the store has not yet stored. Returns how many."""

@@ -44,6 +44,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                     host=settings.host,
                     port=settings.grpc_port,
                     max_request_bytes=settings.max_request_bytes,
+                    has_room=opened.pipeline.has_room,
                 )
                 grpc_receiver.start()
                 app.state.grpc_port = grpc_receiver.port

@@ -9,12 +9,13 @@ retryable) under back-pressure or shutdown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 import grpc
 
-from looptrace.ingest.accept import Signal, accept
+from looptrace.ingest.accept import Signal, accept, wait_for_room
 from looptrace.ingest.log import IngestLog, LogClosedError, LogFullError
 from looptrace.otlp.decode import OTLPDecodeError
 from looptrace.server import _otlp_replies as replies
@@ -28,13 +29,26 @@ _LOGS_SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 class OTLPGrpcReceiver:
     """A gRPC server accepting OTLP exports into an ingest log."""
 
-    def __init__(self, log: IngestLog, *, host: str, port: int, max_request_bytes: int, workers: int = 8) -> None:
+    def __init__(
+        self,
+        log: IngestLog,
+        *,
+        host: str,
+        port: int,
+        max_request_bytes: int,
+        has_room: Callable[[], bool] = lambda: True,
+        workers: int = 8,
+    ) -> None:
         """Bind (not start) the server. `port=0` picks a free port (see `port`).
+
+        `has_room` is the pipeline's back-pressure signal (`IngestPipeline.has_room`): each export
+        waits for it before it is accepted (`accept.wait_for_room`).
 
         Raises:
             OSError: the port cannot be bound.
         """
         self._log = log
+        self._has_room = has_room
         options = [
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.so_reuseport", 0),
@@ -69,6 +83,7 @@ class OTLPGrpcReceiver:
         return grpc.unary_unary_rpc_method_handler(export)  # raw bytes in and out
 
     def _export(self, signal: Signal, body: bytes, context: Any) -> bytes:
+        wait_for_room(self._has_room)
         try:
             acceptance = accept(self._log, signal, "protobuf", body)
             acceptance.durable.result()

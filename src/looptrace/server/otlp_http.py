@@ -21,7 +21,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from looptrace.ingest.accept import BadEncodingError, RequestTooLargeError, Signal, accept, gunzip_bounded
+from looptrace.ingest.accept import (
+    BadEncodingError,
+    RequestTooLargeError,
+    Signal,
+    accept,
+    gunzip_bounded,
+    wait_for_room_async,
+)
 from looptrace.ingest.log import LogClosedError, LogFullError
 from looptrace.otlp.decode import OTLPDecodeError
 from looptrace.server import _otlp_replies as replies
@@ -86,6 +93,7 @@ async def export(runtime: Runtime, signal: Signal, headers: dict[str, str], body
             return _error(413, replies.INVALID_ARGUMENT, f"body is larger than the limit of {limit} bytes", encoding)
         chunks.append(chunk)
     body = b"".join(chunks)
+    await wait_for_room_async(runtime.pipeline.has_room)
     content_encoding = headers.get("content-encoding", "identity").strip().lower()
     try:
         if content_encoding == "gzip":
