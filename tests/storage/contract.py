@@ -437,6 +437,15 @@ class TraceStoreContract:
         assert (second.span_count, second.root_name) == (1, "other")
         assert store.totals(None, None).span_count == 4
 
+    def test_one_span_id_in_two_traces_of_one_batch_is_two_spans(self, store: TraceStore) -> None:
+        store.write(
+            [span(1, 1, None, "first", 0, 10), span(2, 1, None, "second", 0, 20), span(1, 1, None, "x", 0, 1)], [], 1
+        )
+
+        assert [s.name for s in store.get_spans(tid(1))] == ["first"]
+        assert [s.name for s in store.get_spans(tid(2))] == ["second"]
+        assert store.totals(None, None).span_count == 2
+
     def test_a_replayed_span_keeps_its_first_version(self, store: TraceStore) -> None:
         store.write([span(1, 1, None, "first", 0, 10)], [], 1)
         store.write([span(1, 1, None, "second", 0, 99)], [], 2)

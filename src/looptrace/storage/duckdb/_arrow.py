@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -122,10 +121,122 @@ def _dump_links(links: list[SpanLink]) -> str:
     return dump_json([{"trace_id": k.trace_id, "span_id": k.span_id, "attributes": k.attributes} for k in links])
 
 
-_COMPUTED = frozenset({"duration_ns", "resource_attributes", "attributes", "events", "links"})
-# map() with a C getter is the cheapest way to pull one field out of 2,000 dataclasses (measured: cheaper than
-# one multi-field attrgetter per span and zip(*rows)).
-_PLAIN_GETTERS = {name: operator.attrgetter(name) for name in SPAN_COLUMNS if name not in _COMPUTED}
+def span_columns(spans: Sequence[Span]) -> dict[str, list[Any]]:
+    """The batch's spans as one list per column of `SPAN_SCHEMA`, by column name.
+
+    One pass, reading each span once. Python 3.11 specialises an attribute load on a slotted
+    class and `list.append` in the interpreter loop: measured 1.1-1.2 µs per span for every plain
+    column and the duration, against 1.6-2.5 for one `map(attrgetter)` pass per column (and
+    `mypyc` does worse, 1.5-2.5: it reads a Python class's attributes by name).
+    """
+    trace_id: list[Any] = []
+    span_id: list[Any] = []
+    parent_span_id: list[Any] = []
+    name: list[Any] = []
+    kind: list[Any] = []
+    start_ns: list[Any] = []
+    end_ns: list[Any] = []
+    duration_ns: list[Any] = []
+    status_code: list[Any] = []
+    status_message: list[Any] = []
+    service_name: list[Any] = []
+    scope_name: list[Any] = []
+    scope_version: list[Any] = []
+    attributes: list[Any] = []
+    events: list[Any] = []
+    links: list[Any] = []
+    category: list[Any] = []
+    provider: list[Any] = []
+    request_model: list[Any] = []
+    response_model: list[Any] = []
+    input_tokens: list[Any] = []
+    output_tokens: list[Any] = []
+    cache_read_tokens: list[Any] = []
+    cache_write_tokens: list[Any] = []
+    cost_usd: list[Any] = []
+    cost_source: list[Any] = []
+    finish_reason: list[Any] = []
+    tool_name: list[Any] = []
+    tool_call_id: list[Any] = []
+    session_id: list[Any] = []
+    user_id: list[Any] = []
+    agent_name: list[Any] = []
+    iteration: list[Any] = []
+    is_duplicate_llm: list[Any] = []
+    for s in spans:
+        trace_id.append(s.trace_id)
+        span_id.append(s.span_id)
+        parent_span_id.append(s.parent_span_id)
+        name.append(s.name)
+        kind.append(s.kind)
+        start, end = s.start_ns, s.end_ns
+        start_ns.append(start)
+        end_ns.append(end)
+        duration_ns.append(end - start if end > start else 0)
+        status_code.append(s.status_code)
+        status_message.append(s.status_message)
+        service_name.append(s.service_name)
+        scope_name.append(s.scope_name)
+        scope_version.append(s.scope_version)
+        # Strings, not orjson's bytes: measured, Arrow converts str faster, and str costs less to build here.
+        attributes.append(dump_json(s.attributes) if s.attributes else "{}")
+        events.append(_dump_events(s.events) if s.events else "[]")
+        links.append(_dump_links(s.links) if s.links else "[]")
+        category.append(s.category)
+        provider.append(s.provider)
+        request_model.append(s.request_model)
+        response_model.append(s.response_model)
+        input_tokens.append(s.input_tokens)
+        output_tokens.append(s.output_tokens)
+        cache_read_tokens.append(s.cache_read_tokens)
+        cache_write_tokens.append(s.cache_write_tokens)
+        cost_usd.append(s.cost_usd)
+        cost_source.append(s.cost_source)
+        finish_reason.append(s.finish_reason)
+        tool_name.append(s.tool_name)
+        tool_call_id.append(s.tool_call_id)
+        session_id.append(s.session_id)
+        user_id.append(s.user_id)
+        agent_name.append(s.agent_name)
+        iteration.append(s.iteration)
+        is_duplicate_llm.append(s.is_duplicate_llm)
+    return {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent_span_id,
+        "name": name,
+        "kind": kind,
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "duration_ns": duration_ns,
+        "status_code": status_code,
+        "status_message": status_message,
+        "service_name": service_name,
+        "resource_attributes": _resource_column(spans),
+        "scope_name": scope_name,
+        "scope_version": scope_version,
+        "attributes": attributes,
+        "events": events,
+        "links": links,
+        "category": category,
+        "provider": provider,
+        "request_model": request_model,
+        "response_model": response_model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_read_tokens": cache_read_tokens,
+        "cache_write_tokens": cache_write_tokens,
+        "cost_usd": cost_usd,
+        "cost_source": cost_source,
+        "finish_reason": finish_reason,
+        "tool_name": tool_name,
+        "tool_call_id": tool_call_id,
+        "session_id": session_id,
+        "user_id": user_id,
+        "agent_name": agent_name,
+        "iteration": iteration,
+        "is_duplicate_llm": is_duplicate_llm,
+    }
 
 
 def _resource_column(spans: Sequence[Span]) -> list[str]:
@@ -146,16 +257,18 @@ def _resource_column(spans: Sequence[Span]) -> list[str]:
     return column
 
 
+def columns_to_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
+    """An Arrow table in `SPAN_SCHEMA` from `span_columns`' lists.
+
+    Raises:
+        KeyError: a column of `SPAN_SCHEMA` is missing.
+    """
+    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
+
+
 def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
     """An Arrow table in `SPAN_SCHEMA` column order, one row per span."""
-    columns: dict[str, Sequence[Any]] = {name: list(map(get, spans)) for name, get in _PLAIN_GETTERS.items()}
-    columns["duration_ns"] = [max(0, s.end_ns - s.start_ns) for s in spans]
-    columns["resource_attributes"] = _resource_column(spans)
-    # Strings, not orjson's bytes: measured, Arrow converts str faster, and str costs less to build here.
-    columns["attributes"] = [dump_json(s.attributes) if s.attributes else "{}" for s in spans]
-    columns["events"] = [_dump_events(s.events) if s.events else "[]" for s in spans]
-    columns["links"] = [_dump_links(s.links) if s.links else "[]" for s in spans]
-    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
+    return columns_to_table(span_columns(spans))
 
 
 def logs_to_arrow(logs: Sequence[LogRecord]) -> pa.Table:
