@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,7 @@ import pytest
 from looptrace.model import Span
 from looptrace.storage.api import StorageError, StoreLockedError, TraceQuery
 from looptrace.storage.duckdb import DuckDBTraceStore
-from storage.contract import StoreOpener, TraceStoreContract, span, tid
+from storage.contract import MS, T0, StoreOpener, TraceStoreContract, span, tid
 
 
 class TestDuckDBContract(TraceStoreContract):
@@ -84,6 +85,78 @@ def test_a_file_of_another_schema_version_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(StorageError, match="schema version 99"):
         DuckDBTraceStore(path)
+
+
+def _resources(path: Path) -> list[tuple[int, str]]:
+    with closing(duckdb.connect(str(path), read_only=True)) as con:
+        return con.execute("SELECT resource_id, attributes FROM resources ORDER BY resource_id").fetchall()
+
+
+def _with_resource(spans: list[Span], host: str) -> list[Span]:
+    resource = {"service.name": "bot", "host.name": host}  # one dict per resource, as the decoders give
+    return [replace(s, resource_attributes=resource) for s in spans]
+
+
+def test_each_distinct_resource_is_stored_once_and_read_back_on_every_span(tmp_path: Path) -> None:
+    path = tmp_path / "looptrace.duckdb"
+    with closing(DuckDBTraceStore(path)) as store:
+        store.write([*_with_resource(_spans(1, 3), "a"), *_with_resource(_spans(2, 2), "b")], [], 1)
+        store.write(_with_resource(_spans(3, 2), "a"), [], 2)
+        assert [s.resource_attributes["host.name"] for s in store.get_spans(tid(1))] == ["a"] * 3
+        resource_a = {"service.name": "bot", "host.name": "a"}
+        assert [s.resource_attributes for s in store.get_spans(tid(3))] == [resource_a] * 2
+    assert _resources(path) == [
+        (0, '{"service.name":"bot","host.name":"a"}'),
+        (1, '{"service.name":"bot","host.name":"b"}'),
+    ]
+    with closing(DuckDBTraceStore(path)) as store:  # a reopened store knows the ids it gave
+        store.write(_with_resource(_spans(4, 1), "b") + _with_resource(_spans(5, 1), "c"), [], 3)
+        assert store.get_spans(tid(5))[0].resource_attributes["host.name"] == "c"
+    assert [row[0] for row in _resources(path)] == [0, 1, 2]
+
+
+def test_retention_deletes_the_resources_no_span_names_any_more(tmp_path: Path) -> None:
+    path = tmp_path / "looptrace.duckdb"
+    with closing(DuckDBTraceStore(path)) as store:
+        store.write(_with_resource(_spans(1, 2), "old"), [], 1)
+        store.write(_with_resource(_spans(2, 2, start_ms=10_000), "new"), [], 2)
+        assert store.delete_traces_before(T0 + 5_000 * MS) == 1
+        store.write(_with_resource(_spans(3, 1, start_ms=20_000), "old"), [], 3)  # comes back with a new id
+        assert store.get_spans(tid(3))[0].resource_attributes["host.name"] == "old"
+        assert store.get_spans(tid(2))[0].resource_attributes["host.name"] == "new"
+    assert [text for _, text in _resources(path)] == [
+        '{"service.name":"bot","host.name":"new"}',
+        '{"service.name":"bot","host.name":"old"}',
+    ]
+
+
+def test_a_version_1_store_is_migrated_and_reads_and_writes_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "looptrace.duckdb"
+    spans = [*_with_resource(_spans(1, 3), "a"), *_with_resource(_spans(2, 2), "b")]
+    with closing(DuckDBTraceStore(path)) as store:
+        store.write(spans, [], 7)
+        expected = {trace: store.get_spans(tid(trace)) for trace in (1, 2)}
+    # Turn the file into what version 1 wrote: the resource text in each span's row, no resources table.
+    with closing(duckdb.connect(str(path))) as con:
+        columns = [row[0] for row in con.execute("SELECT name FROM pragma_table_info('spans')").fetchall()]
+        select = ", ".join("r.attributes AS resource_attributes" if c == "resource_id" else f"s.{c}" for c in columns)
+        con.execute(f"CREATE TABLE spans_v1 AS SELECT {select} FROM spans s JOIN resources r USING (resource_id)")
+        con.execute("DROP TABLE spans")
+        con.execute("DROP TABLE resources")
+        con.execute("ALTER TABLE spans_v1 RENAME TO spans")
+        con.execute("UPDATE meta SET value = 1 WHERE key = 'schema_version'")
+
+    with closing(DuckDBTraceStore(path)) as store:
+        assert {trace: store.get_spans(tid(trace)) for trace in (1, 2)} == expected
+        assert store.read_log_position() == 7
+        store.write(_with_resource(_spans(3, 1), "b"), [], 8)
+        assert store.get_spans(tid(3))[0].resource_attributes == {"service.name": "bot", "host.name": "b"}
+    assert [text for _, text in _resources(path)] == [
+        '{"service.name":"bot","host.name":"a"}',
+        '{"service.name":"bot","host.name":"b"}',
+    ]
+    with closing(duckdb.connect(str(path), read_only=True)) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(2,)]
 
 
 def test_a_batch_that_fails_stores_nothing(tmp_path: Path) -> None:

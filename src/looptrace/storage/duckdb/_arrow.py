@@ -31,7 +31,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "status_code",
     "status_message",
     "service_name",
-    "resource_attributes",
+    "resource_id",
     "scope_name",
     "scope_version",
     "attributes",
@@ -39,11 +39,15 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "links",
     *PROMOTED_FIELDS,
 )
+"""The spans table's columns. A span's resource attributes are stored once per distinct resource
+in the resources table (`resource_id`): the same text for every span of a process was a quarter
+of each span's bytes in DuckDB's WAL (199 of 783)."""
 _INT_COLUMNS = frozenset(
     {
         "start_ns",
         "end_ns",
         "duration_ns",
+        "resource_id",
         "input_tokens",
         "output_tokens",
         "cache_read_tokens",
@@ -121,8 +125,11 @@ def _dump_links(links: list[SpanLink]) -> str:
     return dump_json([{"trace_id": k.trace_id, "span_id": k.span_id, "attributes": k.attributes} for k in links])
 
 
-def span_columns(spans: Sequence[Span]) -> dict[str, list[Any]]:
-    """The batch's spans as one list per column of `SPAN_SCHEMA`, by column name.
+def span_columns(spans: Sequence[Span]) -> tuple[dict[str, list[Any]], list[str]]:
+    """The batch's spans as one list per column of `SPAN_SCHEMA`, by column name, and their resources.
+
+    The resources are the batch's distinct resource attribute texts; `resource_id` holds each
+    span's index into them, until the writer puts the store's ids in their place.
 
     One pass, reading each span once. Python 3.11 specialises an attribute load on a slotted
     class and `list.append` in the interpreter loop: measured 1.1-1.2 µs per span for every plain
@@ -200,7 +207,8 @@ def span_columns(spans: Sequence[Span]) -> dict[str, list[Any]]:
         agent_name.append(s.agent_name)
         iteration.append(s.iteration)
         is_duplicate_llm.append(s.is_duplicate_llm)
-    return {
+    resource_id, resources = _resource_column(spans)
+    columns = {
         "trace_id": trace_id,
         "span_id": span_id,
         "parent_span_id": parent_span_id,
@@ -212,7 +220,7 @@ def span_columns(spans: Sequence[Span]) -> dict[str, list[Any]]:
         "status_code": status_code,
         "status_message": status_message,
         "service_name": service_name,
-        "resource_attributes": _resource_column(spans),
+        "resource_id": resource_id,
         "scope_name": scope_name,
         "scope_version": scope_version,
         "attributes": attributes,
@@ -237,24 +245,26 @@ def span_columns(spans: Sequence[Span]) -> dict[str, list[Any]]:
         "iteration": iteration,
         "is_duplicate_llm": is_duplicate_llm,
     }
+    return columns, resources
 
 
-def _resource_column(spans: Sequence[Span]) -> list[str]:
+def _resource_column(spans: Sequence[Span]) -> tuple[list[int], list[str]]:
     # The spans of one resource share its dict (the decoders give them one, read-only): serialise a run of the
     # same or equal ones once. Equal as dicts and in key order, so the text is what serialising each would give.
-    column: list[str] = []
+    column: list[int] = []
+    texts: dict[str, int] = {}
     last: dict[str, Any] | None = None
     last_keys: list[str] = []
-    text = "{}"
+    index = 0
     for s in spans:
         resource = s.resource_attributes
         if resource is not last:
             if last is None or resource != last or list(resource) != last_keys:
-                text = _dump_attributes(resource)
+                index = texts.setdefault(_dump_attributes(resource), len(texts))
                 last_keys = list(resource)
             last = resource
-        column.append(text)
-    return column
+        column.append(index)
+    return column, list(texts)
 
 
 def columns_to_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
@@ -266,9 +276,10 @@ def columns_to_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
     return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
 
 
-def spans_to_arrow(spans: Sequence[Span]) -> pa.Table:
-    """An Arrow table in `SPAN_SCHEMA` column order, one row per span."""
-    return columns_to_table(span_columns(spans))
+def spans_to_arrow(spans: Sequence[Span]) -> tuple[pa.Table, list[str]]:
+    """An Arrow table in `SPAN_SCHEMA` column order, one row per span, and its resources (`span_columns`)."""
+    columns, resources = span_columns(spans)
+    return columns_to_table(columns), resources
 
 
 def logs_to_arrow(logs: Sequence[LogRecord]) -> pa.Table:

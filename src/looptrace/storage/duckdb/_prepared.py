@@ -27,7 +27,9 @@ class DuckDBPreparedBatch:
     """A batch as Arrow tables plus one partial summary per trace (see `TraceWriter.prepare`)."""
 
     spans: pa.Table
-    """The batch's spans, each (trace_id, span_id) once, in `SPAN_SCHEMA`."""
+    """The batch's spans, each (trace_id, span_id) once, in `SPAN_SCHEMA`; `resource_id` indexes `resources`."""
+    resources: list[str]
+    """The batch's distinct resource attribute texts (the writer gives each the store's id)."""
     logs: pa.Table | None
     rollups: list[TraceRollup]
     """One per trace of `spans`, folded from this batch's spans alone, in first-seen order."""
@@ -80,14 +82,15 @@ def partial_rollups(spans: Sequence[Span]) -> list[TraceRollup]:
 
 def prepare_batch(spans: Sequence[Span], logs: Sequence[LogRecord]) -> DuckDBPreparedBatch:
     """Turn normalized spans and logs into what `write_prepared` stores. Reads no database."""
-    columns = span_columns(spans)
+    columns, resources = span_columns(spans)
     if len(set(columns["span_id"])) != len(spans):
         # Rare: a repeated span id (a retried export, or one id in two traces). Distinct span ids,
         # checked on the column at C speed, are the usual case and mean distinct (trace_id, span_id).
         spans = unique_spans(spans)
-        columns = span_columns(spans)
+        columns, resources = span_columns(spans)
     return DuckDBPreparedBatch(
         spans=columns_to_table(columns),
+        resources=resources,
         logs=logs_to_arrow(logs) if logs else None,
         rollups=partial_rollups(spans),
         operations=set(zip(columns["service_name"], columns["name"], strict=True)),

@@ -182,10 +182,18 @@ def get_spans(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list[Span]:
     return _read_spans(cur, "trace_id = $trace_id", {"start": bounds[0], "max_start": bounds[1], "trace_id": trace_id})
 
 
+def _span_select(columns: Sequence[str]) -> str:
+    """A SELECT list over spans for `columns` of `Span` (resource attributes come from the resources table)."""
+    return ", ".join(_RESOURCE_TEXT if name == "resource_attributes" else name for name in columns)
+
+
+_RESOURCE_TEXT = "(SELECT r.attributes FROM resources r WHERE r.resource_id = spans.resource_id) AS resource_attributes"
+
+
 def _read_spans(cur: duckdb.DuckDBPyConnection, traces: str, params: dict[str, object]) -> list[Span]:
     """The spans of the traces `traces` selects, starting in [$start, $max_start], in start order."""
     table = cur.sql(
-        f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans "
+        f"SELECT {_span_select(SPAN_READ_COLUMNS)} FROM spans "
         f"WHERE start_ns BETWEEN $start AND $max_start AND {traces} ORDER BY start_ns, span_id",
         params=params,
     ).to_arrow_table()
@@ -281,7 +289,7 @@ def get_span_outlines(cur: duckdb.DuckDBPyConnection, trace_id: TraceId) -> list
 
 
 _PAYLOAD_SQL = (
-    f"SELECT span_id, {', '.join(_OUTLINE_PAYLOAD)} FROM spans "
+    f"SELECT span_id, {_span_select(_OUTLINE_PAYLOAD)} FROM spans "
     "WHERE start_ns BETWEEN $start AND $max_start AND trace_id = $trace_id ORDER BY start_ns, span_id"
 )
 
@@ -303,7 +311,7 @@ def get_span(cur: duckdb.DuckDBPyConnection, trace_id: TraceId, span_id: str) ->
         return None
     row = first_row(
         cur.execute(
-            f"SELECT {', '.join(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
+            f"SELECT {_span_select(SPAN_READ_COLUMNS)} FROM spans WHERE start_ns BETWEEN ? AND ? AND trace_id = ? "
             "AND span_id = ? LIMIT 1",
             [bounds[0], bounds[1], trace_id, span_id],
         )

@@ -76,10 +76,11 @@ class DuckDBTraceStore:
         self._path = Path(path)
         self._read_only = read_only
         self._con = _connect(self._path, read_only)
-        # _write_lock guards _writer, _operations and every transaction that writes.
+        # _write_lock guards _writer, _operations, _resources and every transaction that writes.
         self._write_lock = threading.Lock()
         self._writer = self._con.cursor()
         self._operations: set[tuple[str, str]] = set()
+        self._resources = _writer.ResourceIds()
         self._closed = False
         try:
             if read_only:
@@ -87,6 +88,7 @@ class DuckDBTraceStore:
             else:
                 create_schema(self._writer)
                 self._operations = _writer.load_operations(self._writer)
+                self._resources = _writer.ResourceIds.load(self._writer)
         except duckdb.Error as exc:
             self.close()
             raise StorageError(f"cannot prepare the store {self._path}: {exc}") from exc
@@ -156,7 +158,7 @@ class DuckDBTraceStore:
         """
         if not isinstance(batch, DuckDBPreparedBatch):
             raise TypeError(f"expected a batch from DuckDBTraceStore.batch_preparer, got {type(batch).__name__}")
-        self._write(lambda cur: _writer.write_prepared(cur, batch, log_position, self._operations))
+        self._write(lambda cur: _writer.write_prepared(cur, batch, log_position, self._operations, self._resources))
 
     def read_log_position(self) -> int:
         """The `log_position` of the last stored batch, 0 for a new store."""
@@ -169,6 +171,7 @@ class DuckDBTraceStore:
         def delete(cur: duckdb.DuckDBPyConnection) -> int:
             deleted = _writer.delete_traces_before(cur, cutoff_ns)
             self._operations = _writer.load_operations(cur)
+            self._resources = _writer.ResourceIds.load(cur)
             return deleted
 
         return self._write(delete)

@@ -1,7 +1,8 @@
 """The write path: one transaction per batch, the trace summary kept current incrementally.
 
     write_prepared:  read the batch's stored summaries ─► drop spans already stored ─► merge the
-                     batch's partial summaries (`_prepared`) into them ─► INSERT spans (Arrow) ─►
+                     batch's partial summaries (`_prepared`) into them ─► give the batch's
+                     resources the store's ids (INSERT the new ones) ─► INSERT spans (Arrow) ─►
                      replace the summaries ─► INSERT new operations, logs ─► UPDATE
                      meta.log_position ─► COMMIT
 
@@ -10,13 +11,55 @@ Every function here runs on the writer cursor, under the store's write lock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from looptrace.storage.duckdb._arrow import SPAN_READ_COLUMNS, columns_to_spans
 from looptrace.storage.duckdb._prepared import DuckDBPreparedBatch, partial_rollups
 from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rollback
 from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, rollups_to_arrow
+
+
+@dataclass(slots=True)
+class ResourceIds:
+    """The writer's copy of the resources table: each stored resource text's id."""
+
+    ids: dict[str, int] = field(default_factory=dict[str, int])
+    next_id: int = 0
+
+    @classmethod
+    def load(cls, cur: duckdb.DuckDBPyConnection) -> ResourceIds:
+        """Every stored resource's id."""
+        ids: dict[str, int] = dict(cur.execute("SELECT attributes, resource_id FROM resources").fetchall())
+        return cls(ids, max(ids.values(), default=-1) + 1)
+
+
+def _with_store_resource_ids(
+    cur: duckdb.DuckDBPyConnection, spans: pa.Table, texts: list[str], known: ResourceIds
+) -> tuple[pa.Table, dict[str, int]]:
+    """`spans` with the store's resource ids in place of indices into `texts`, and the ids it added.
+
+    The resources the store lacks are inserted in the caller's transaction; the caller adds them
+    to `known` once it commits.
+    """
+    added: dict[str, int] = {}
+    store_ids: list[int] = []
+    for text in texts:
+        resource_id = known.ids.get(text)
+        if resource_id is None:
+            resource_id = added[text] = known.next_id + len(added)
+        store_ids.append(resource_id)
+    if added:
+        cur.execute(
+            "INSERT INTO resources SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+            [list(added.values()), list(added)],
+        )
+    column = spans.schema.get_field_index("resource_id")
+    ids = pc.take(pa.array(store_ids, type=pa.int64()), spans.column(column))
+    return spans.set_column(column, "resource_id", ids), added
 
 
 def _stored_rollups(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, TraceRollup]:
@@ -75,10 +118,13 @@ def _drop_stored(
     refold = spans.filter(
         pa.array([trace_id in touched for trace_id in spans.column("trace_id").to_pylist()], type=pa.bool_())
     )
-    refolded = {
-        rollup.trace_id: rollup
-        for rollup in partial_rollups(columns_to_spans([refold.column(name).to_pylist() for name in SPAN_READ_COLUMNS]))
-    }
+    refold_columns = [
+        [batch.resources[i] for i in refold.column("resource_id").to_pylist()]
+        if name == "resource_attributes"
+        else refold.column(name).to_pylist()
+        for name in SPAN_READ_COLUMNS
+    ]
+    refolded = {rollup.trace_id: rollup for rollup in partial_rollups(columns_to_spans(refold_columns))}
     rollups = [
         refolded.get(rollup.trace_id, rollup)
         for rollup in batch.rollups
@@ -97,13 +143,15 @@ def write_prepared(
     batch: DuckDBPreparedBatch,
     log_position: int,
     operations: set[tuple[str, str]],
+    resources: ResourceIds,
 ) -> None:
     """Store one prepared batch and its ingest log position in one transaction (rolled back on any error).
 
-    `operations` is the caller's copy of the operations table; the pairs this batch adds join
-    it only once the transaction has committed.
+    `operations` and `resources` are the caller's copies of the operations and resources tables;
+    what this batch adds joins them only once the transaction has committed.
     """
     new_operations: set[tuple[str, str]] = set()
+    new_resources: dict[str, int] = {}
     cur.execute("BEGIN TRANSACTION")
     try:
         if batch.span_count:
@@ -120,6 +168,7 @@ def write_prepared(
                         merged.append(rollup)
                 # A pair of a dropped span is already stored, so it is in `operations` already.
                 new_operations = batch.operations - operations
+                spans, new_resources = _with_store_resource_ids(cur, spans, batch.resources, resources)
                 _insert(cur, "spans", spans)
                 stored_ids = [partial.trace_id for partial in partials if partial.trace_id in stored]
                 if stored_ids:
@@ -144,6 +193,8 @@ def write_prepared(
         rollback(cur)
         raise
     operations.update(new_operations)
+    resources.ids.update(new_resources)
+    resources.next_id += len(new_resources)
 
 
 def load_operations(cur: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -165,6 +216,7 @@ def delete_traces_before(cur: duckdb.DuckDBPyConnection, cutoff_ns: int) -> int:
                 cur.execute(f"DELETE FROM {table} WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))", [trace_ids])
             cur.execute("DELETE FROM operations")
             cur.execute("INSERT INTO operations SELECT DISTINCT service_name, name FROM spans")
+            cur.execute("DELETE FROM resources WHERE resource_id NOT IN (SELECT DISTINCT resource_id FROM spans)")
         cur.execute("DELETE FROM logs WHERE trace_id IS NULL AND time_ns < ?", [cutoff_ns])
         cur.execute("COMMIT")
     except BaseException:
