@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from looptrace import semconv
 
@@ -47,9 +47,11 @@ call itself; a tiered one goes through genai-prices, which knows the thresholds.
 _SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True, slots=True)
-class PriceResult:
+class PriceResult(NamedTuple):
     """The cost of one LLM call.
+
+    A named tuple, immutable: a frozen dataclass took 1.2 µs to build (its __init__ sets each field
+    through object.__setattr__), once for every LLM span ingested.
 
     Attributes:
         cost_usd: The cost in USD, or None when the model's price is unknown (never 0 for unknown).
