@@ -146,6 +146,8 @@ def test_a_version_1_store_is_migrated_and_reads_and_writes_as_before(tmp_path: 
         con.execute("ALTER TABLE spans_v1 RENAME TO spans")
         con.execute("UPDATE meta SET value = 1 WHERE key = 'schema_version'")
 
+    with pytest.raises(StorageError, match=r"schema version 1, .* expects 2; opening it read-write once"):
+        DuckDBTraceStore(path, read_only=True)
     with closing(DuckDBTraceStore(path)) as store:
         assert {trace: store.get_spans(tid(trace)) for trace in (1, 2)} == expected
         assert store.read_log_position() == 7

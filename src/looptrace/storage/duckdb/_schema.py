@@ -221,7 +221,8 @@ def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:
         raise StorageError("not a looptrace store: the meta table is missing") from exc
     if row is None or row[0] != SCHEMA_VERSION:
         found = None if row is None else row[0]
-        raise StorageError(f"store has schema version {found}, this looptrace expects {SCHEMA_VERSION}")
+        hint = "; opening it read-write once (looptrace serve) upgrades it" if found == 1 else ""
+        raise StorageError(f"store has schema version {found}, this looptrace expects {SCHEMA_VERSION}{hint}")
 
 
 def first_row(result: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
