@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Generator
 from typing import Any
 
 import duckdb
@@ -143,18 +144,13 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """
     if _stored_version(con) == 1:
         migrate_from_1(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for statement in _DDL:
             con.execute(statement)
         con.execute(
             "INSERT INTO meta VALUES (?, ?), (?, 0) ON CONFLICT DO NOTHING",
             [SCHEMA_VERSION_KEY, SCHEMA_VERSION, LOG_POSITION_KEY],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
     check_schema_version(con)
 
 
@@ -175,8 +171,7 @@ def migrate_from_1(con: duckdb.DuckDBPyConnection) -> None:
     """
     _log.info("upgrading the store from schema version 1 to 2 (one row per distinct resource); this runs once")
     spans_v2 = next(statement for statement in _DDL if "TABLE IF NOT EXISTS spans (" in statement)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for statement in _DDL:
             if "TABLE IF NOT EXISTS resources (" in statement:
                 con.execute(statement)
@@ -194,9 +189,17 @@ def migrate_from_1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE spans")
         con.execute("ALTER TABLE spans_v2 RENAME TO spans")
         con.execute("UPDATE meta SET value = 2 WHERE key = ?", [SCHEMA_VERSION_KEY])
-        con.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def transaction(cur: duckdb.DuckDBPyConnection) -> Generator[None]:
+    """BEGIN, then COMMIT when the block ends, or ROLLBACK when it raises (and re-raise)."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        cur.execute("COMMIT")
     except BaseException:
-        rollback(con)
+        rollback(cur)
         raise
 
 

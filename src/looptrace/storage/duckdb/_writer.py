@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from looptrace.storage.duckdb._arrow import SPAN_READ_COLUMNS, columns_to_spans
 from looptrace.storage.duckdb._prepared import DuckDBPreparedBatch, partial_rollups
-from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rollback
+from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, transaction
 from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, rollups_to_arrow
 
 
@@ -152,8 +152,7 @@ def write_prepared(
     """
     new_operations: set[tuple[str, str]] = set()
     new_resources: dict[str, int] = {}
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         if batch.span_count:
             stored = _stored_rollups(cur, [rollup.trace_id for rollup in batch.rollups])
             spans, partials = _drop_stored(cur, batch, stored)
@@ -188,10 +187,6 @@ def write_prepared(
         if batch.logs is not None:
             _insert(cur, "logs", batch.logs)
         cur.execute("UPDATE meta SET value = ? WHERE key = ?", [log_position, LOG_POSITION_KEY])
-        cur.execute("COMMIT")
-    except BaseException:
-        rollback(cur)
-        raise
     operations.update(new_operations)
     resources.ids.update(new_resources)
     resources.next_id += len(new_resources)
@@ -207,8 +202,7 @@ def delete_traces_before(cur: duckdb.DuckDBPyConnection, cutoff_ns: int) -> int:
 
     Logs tied to no trace go when their own time is before the cutoff.
     """
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         expired = first_row(cur.execute("SELECT list(trace_id) FROM trace_summary WHERE end_ns < ?", [cutoff_ns]))
         trace_ids: list[str] = (expired[0] if expired else None) or []
         if trace_ids:
@@ -218,10 +212,6 @@ def delete_traces_before(cur: duckdb.DuckDBPyConnection, cutoff_ns: int) -> int:
             cur.execute("INSERT INTO operations SELECT DISTINCT service_name, name FROM spans")
             cur.execute("DELETE FROM resources WHERE resource_id NOT IN (SELECT DISTINCT resource_id FROM spans)")
         cur.execute("DELETE FROM logs WHERE trace_id IS NULL AND time_ns < ?", [cutoff_ns])
-        cur.execute("COMMIT")
-    except BaseException:
-        rollback(cur)
-        raise
     return len(trace_ids)
 
 
