@@ -230,3 +230,20 @@ async def test_spans_whose_parent_never_arrives_are_shown_as_orphan_roots(client
     assert (await client.post("/v1/traces", **_post_json(_request(*spans)))).status_code == 200
     span = (await _wait_for_trace(client, 1)).json()["spans"][0]
     assert (span["name"], span["depth"], span["is_orphan"]) == ("child", 0, True)
+
+
+async def test_an_export_waits_while_the_decoded_backlog_is_full_and_is_stored_once_there_is_room(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    pipeline = app.state.runtime.pipeline
+    bound = pipeline._max_decoded_spans
+    pipeline._max_decoded_spans = 0  # the backlog counts as full: receivers must wait
+    try:
+        export = asyncio.create_task(client.post("/v1/traces", **_post_json(_request(_span("00f067aa0ba902b7", "r")))))
+        await asyncio.sleep(0.3)
+        assert not export.done()
+    finally:
+        pipeline._max_decoded_spans = bound
+    response = await asyncio.wait_for(export, 2)
+    assert response.status_code == 200
+    assert await _stored_spans(app) == ["00f067aa0ba902b7"]
