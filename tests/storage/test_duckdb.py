@@ -14,6 +14,7 @@ import pytest
 from looptrace.model import Span
 from looptrace.storage.api import StorageError, StoreLockedError, TraceQuery
 from looptrace.storage.duckdb import DuckDBTraceStore
+from looptrace.storage.duckdb._writer import ResourceIds
 from storage.contract import MS, T0, StoreOpener, TraceStoreContract, span, tid
 
 
@@ -113,6 +114,25 @@ def test_each_distinct_resource_is_stored_once_and_read_back_on_every_span(tmp_p
         store.write(_with_resource(_spans(4, 1), "b") + _with_resource(_spans(5, 1), "c"), [], 3)
         assert store.get_spans(tid(5))[0].resource_attributes["host.name"] == "c"
     assert [row[0] for row in _resources(path)] == [0, 1, 2]
+
+
+def test_past_the_cached_resource_count_resources_are_looked_up_and_never_stored_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ResourceIds, "MAX_CACHED", 2)
+    path = tmp_path / "looptrace.duckdb"
+    hosts = ["a", "b", "c", "a", "d", "b", "e", "a"]
+    with closing(DuckDBTraceStore(path)) as store:
+        for trace, host in enumerate(hosts[:5], start=1):
+            store.write(_with_resource(_spans(trace, 2), host), [], trace)
+    with closing(DuckDBTraceStore(path)) as store:  # opens with more resources than it caches
+        for trace, host in enumerate(hosts[5:], start=6):
+            store.write(_with_resource(_spans(trace, 2), host), [], trace)
+        for trace, host in enumerate(hosts, start=1):
+            assert [s.resource_attributes["host.name"] for s in store.get_spans(tid(trace))] == [host, host]
+    stored = _resources(path)
+    assert sorted(text for _, text in stored) == [f'{{"service.name":"bot","host.name":"{h}"}}' for h in "abcde"]
+    assert [resource_id for resource_id, _ in stored] == [0, 1, 2, 3, 4]
 
 
 def test_retention_deletes_the_resources_no_span_names_any_more(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ Every function here runs on the writer cursor, under the store's write lock.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -25,41 +26,66 @@ from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, roll
 
 @dataclass(slots=True)
 class ResourceIds:
-    """The writer's copy of the resources table: each stored resource text's id."""
+    """The writer's cache of the resources table: each resource text's id, and the next free id.
+
+    It holds every stored resource (`complete`) while there are at most `MAX_CACHED`. Past that (a
+    producer whose resource attributes change with every request) it is emptied and refilled with
+    what the batches use, and a text it lacks is looked up in the table before it is inserted.
+    """
 
     ids: dict[str, int] = field(default_factory=dict[str, int])
     next_id: int = 0
+    complete: bool = True
+
+    MAX_CACHED: ClassVar[int] = 100_000
 
     @classmethod
     def load(cls, cur: duckdb.DuckDBPyConnection) -> ResourceIds:
-        """Every stored resource's id."""
-        ids: dict[str, int] = dict(cur.execute("SELECT attributes, resource_id FROM resources").fetchall())
-        return cls(ids, max(ids.values(), default=-1) + 1)
+        """The cache for the stored resources: all of them, or none past `MAX_CACHED`."""
+        row = first_row(cur.execute("SELECT coalesce(max(resource_id) + 1, 0), count(*) FROM resources"))
+        next_id, count = (0, 0) if row is None else (int(row[0]), int(row[1]))
+        if count > cls.MAX_CACHED:
+            return cls({}, next_id, complete=False)
+        return cls(dict(cur.execute("SELECT attributes, resource_id FROM resources").fetchall()), next_id)
+
+    def remember(self, ids: dict[str, int], added: int) -> None:
+        """Cache `ids` (read or inserted by a committed batch), `added` of them new."""
+        if len(self.ids) + len(ids) > self.MAX_CACHED:
+            self.ids.clear()
+            self.complete = False
+        self.ids.update(ids)
+        self.next_id += added
 
 
 def _with_store_resource_ids(
     cur: duckdb.DuckDBPyConnection, spans: pa.Table, texts: list[str], known: ResourceIds
-) -> tuple[pa.Table, dict[str, int]]:
-    """`spans` with the store's resource ids in place of indices into `texts`, and the ids it added.
+) -> tuple[pa.Table, dict[str, int], int]:
+    """`spans` with the store's resource ids in place of indices into `texts`.
 
-    The resources the store lacks are inserted in the caller's transaction; the caller adds them
-    to `known` once it commits.
+    Also returns the ids it found or gave that `known` lacks, and how many of them it gave: the
+    resources the store lacks are inserted in the caller's transaction, and the caller tells
+    `known` (`ResourceIds.remember`) once it commits.
     """
-    added: dict[str, int] = {}
-    store_ids: list[int] = []
-    for text in texts:
-        resource_id = known.ids.get(text)
-        if resource_id is None:
-            resource_id = added[text] = known.next_id + len(added)
-        store_ids.append(resource_id)
+    missing = [text for text in texts if text not in known.ids]
+    learnt: dict[str, int] = {}
+    if missing and not known.complete:
+        learnt = dict(
+            cur.execute(
+                "SELECT attributes, resource_id FROM resources WHERE list_contains(?::VARCHAR[], attributes)", [missing]
+            ).fetchall()
+        )
+    added = [text for text in missing if text not in learnt]
+    for offset, text in enumerate(added):
+        learnt[text] = known.next_id + offset
     if added:
         cur.execute(
             "INSERT INTO resources SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
-            [list(added.values()), list(added)],
+            [[learnt[text] for text in added], added],
         )
+    store_ids = [known.ids[text] if text in known.ids else learnt[text] for text in texts]
     column = spans.schema.get_field_index("resource_id")
     ids = pc.take(pa.array(store_ids, type=pa.int64()), spans.column(column))
-    return spans.set_column(column, "resource_id", ids), added
+    return spans.set_column(column, "resource_id", ids), learnt, len(added)
 
 
 def _stored_rollups(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, TraceRollup]:
@@ -152,6 +178,7 @@ def write_prepared(
     """
     new_operations: set[tuple[str, str]] = set()
     new_resources: dict[str, int] = {}
+    added_resources = 0
     with transaction(cur):
         if batch.span_count:
             stored = _stored_rollups(cur, [rollup.trace_id for rollup in batch.rollups])
@@ -167,7 +194,7 @@ def write_prepared(
                         merged.append(rollup)
                 # A pair of a dropped span is already stored, so it is in `operations` already.
                 new_operations = batch.operations - operations
-                spans, new_resources = _with_store_resource_ids(cur, spans, batch.resources, resources)
+                spans, new_resources, added_resources = _with_store_resource_ids(cur, spans, batch.resources, resources)
                 _insert(cur, "spans", spans)
                 stored_ids = [partial.trace_id for partial in partials if partial.trace_id in stored]
                 if stored_ids:
@@ -188,8 +215,7 @@ def write_prepared(
             _insert(cur, "logs", batch.logs)
         cur.execute("UPDATE meta SET value = ? WHERE key = ?", [log_position, LOG_POSITION_KEY])
     operations.update(new_operations)
-    resources.ids.update(new_resources)
-    resources.next_id += len(new_resources)
+    resources.remember(new_resources, added_resources)
 
 
 def load_operations(cur: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
