@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
+import pytest
 
 from looptrace.ingest.accept import accept, wait_for_room, wait_for_room_async
 from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
 from looptrace.model import LogRecord, Span
-from looptrace.storage.api import BatchPreparer, PreparedBatch
+from looptrace.storage.api import BatchPreparer, PreparedBatch, StorageError
 from looptrace.storage.duckdb import DuckDBTraceStore
+from looptrace.storage.duckdb import _store as duckdb_store
 from support.otlp_builders import S, big_trace_spans, trace_request
 
 
@@ -240,4 +242,50 @@ def test_waiting_for_room_gives_up_after_its_timeout_when_the_store_does_not_mov
         assert 0.4 <= time.monotonic() - started < 5
     finally:
         log.close()
+        store.close()
+
+
+def test_the_store_checkpoints_its_wal_when_ingest_goes_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(duckdb_store, "_IDLE_CHECKPOINT_BYTES", 1)  # any WAL at all
+    store = DuckDBTraceStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    pipeline.start()
+    wal = tmp_path / "store.duckdb.wal"
+    try:
+        _accept_all(log, ["1" * 32])
+        assert pipeline.wait_idle(30)
+        deadline = time.monotonic() + 10
+        while wal.exists() and wal.stat().st_size > 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not wal.exists() or wal.stat().st_size == 0  # the batch's WAL went into the file
+        assert len(store.get_spans("1" * 32)) == 22
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+
+
+class _StoreFailingUpkeep(DuckDBTraceStore):
+    def on_idle(self) -> None:
+        raise StorageError("disk full")
+
+
+def test_failing_store_upkeep_is_reported_and_ingest_goes_on(tmp_path: Path) -> None:
+    store = _StoreFailingUpkeep(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    pipeline.start()
+    trace_ids = [f"{i:032x}" for i in range(1, 4)]
+    try:
+        for trace_id in trace_ids:
+            _accept_all(log, [trace_id])
+            assert pipeline.wait_idle(30)
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
+        assert pipeline.stats.last_error == "StorageError: disk full"
+    finally:
+        log.close()
+        pipeline.close()
         store.close()

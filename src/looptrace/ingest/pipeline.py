@@ -201,6 +201,8 @@ class IngestPipeline:
         # With a worker, a batch is prepared there while this thread writes the one before it.
         pending: tuple[list[Record], Future[Prepared] | None] | None = None
         while True:
+            if pending is None and not self._queue:  # read without the lock: a hint is enough
+                self._upkeep()
             batch = self._take_batch(pending[1] if pending is not None else None)
             if batch is None:  # closing, and nothing is left to take
                 if pending is not None:
@@ -214,6 +216,14 @@ class IngestPipeline:
                 self._idle.set()
                 return
             pending = following
+
+    def _upkeep(self) -> None:
+        """Let the store do deferred work while nothing waits to be written (`TraceWriter.on_idle`)."""
+        try:
+            self._writer.on_idle()
+        except Exception as exc:  # nothing stored depends on it: report, and try again when next idle
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            _log.warning("store upkeep failed (it is tried again when ingest is next idle): %s", exc)
 
     def _submit(self, batch: list[Record]) -> Future[Prepared] | None:
         """Start preparing `batch` (worker process or prepare thread); None: prepare it in-line."""

@@ -218,6 +218,17 @@ class TraceWriter(Protocol):
         """Delete every trace whose last span ended before `cutoff_ns`. Returns how many."""
         ...
 
+    def on_idle(self) -> None:
+        """Do deferred upkeep now: the pipeline calls this when no batch is waiting to be written.
+
+        Work done here is not done inside the next write, when a burst of spans waits on it.
+        Cheap when there is nothing to do (called after every batch that empties the queue).
+
+        Raises:
+            StorageError: the upkeep failed (nothing stored is affected; it is tried again later).
+        """
+        ...
+
 
 class TraceReader(Protocol):
     """Reads what the writer stored. Safe to call from several threads at once."""
