@@ -142,7 +142,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     Raises:
         StorageError: the file was written by another schema version.
     """
-    if _stored_version(con) == 1:
+    try:
+        found = _stored_version(con)
+    except duckdb.CatalogException:
+        found = None  # a new file
+    if found == 1:
         migrate_from_1(con)
     with transaction(con):
         for statement in _DDL:
@@ -155,11 +159,12 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The file's schema version; None for a new file (or one that is not a looptrace store)."""
-    try:
-        row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
-    except duckdb.CatalogException:
-        return None
+    """The file's schema version; None when the meta table has none.
+
+    Raises:
+        duckdb.CatalogException: the file has no meta table (new, or not a looptrace store).
+    """
+    row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
     return None if row is None else int(row[0])
 
 
@@ -219,11 +224,10 @@ def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:
         StorageError: the version is missing or different.
     """
     try:
-        row = first_row(con.execute("SELECT value FROM meta WHERE key = ?", [SCHEMA_VERSION_KEY]))
+        found = _stored_version(con)
     except duckdb.CatalogException as exc:
         raise StorageError("not a looptrace store: the meta table is missing") from exc
-    if row is None or row[0] != SCHEMA_VERSION:
-        found = None if row is None else row[0]
+    if found != SCHEMA_VERSION:
         hint = "; opening it read-write once (looptrace serve) upgrades it" if found == 1 else ""
         raise StorageError(f"store has schema version {found}, this looptrace expects {SCHEMA_VERSION}{hint}")
 
