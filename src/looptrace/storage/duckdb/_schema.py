@@ -31,6 +31,52 @@ SCHEMA_VERSION = 2
 LOG_POSITION_KEY = "log_position"
 SCHEMA_VERSION_KEY = "schema_version"
 
+_SPANS_DDL = """
+CREATE TABLE IF NOT EXISTS spans (
+    trace_id VARCHAR NOT NULL,
+    span_id VARCHAR NOT NULL,
+    parent_span_id VARCHAR,
+    name VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    start_ns BIGINT NOT NULL,
+    end_ns BIGINT NOT NULL,
+    duration_ns BIGINT NOT NULL,
+    status_code VARCHAR NOT NULL,
+    status_message VARCHAR NOT NULL,
+    service_name VARCHAR NOT NULL,
+    resource_id BIGINT NOT NULL,
+    scope_name VARCHAR NOT NULL,
+    scope_version VARCHAR NOT NULL,
+    attributes VARCHAR NOT NULL,
+    events VARCHAR NOT NULL,
+    links VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    provider VARCHAR,
+    request_model VARCHAR,
+    response_model VARCHAR,
+    input_tokens BIGINT,
+    output_tokens BIGINT,
+    cache_read_tokens BIGINT,
+    cache_write_tokens BIGINT,
+    cost_usd DOUBLE,
+    cost_source VARCHAR,
+    finish_reason VARCHAR,
+    tool_name VARCHAR,
+    tool_call_id VARCHAR,
+    session_id VARCHAR,
+    user_id VARCHAR,
+    agent_name VARCHAR,
+    iteration BIGINT,
+    is_duplicate_llm BOOLEAN NOT NULL
+)
+"""
+_RESOURCES_DDL = """
+CREATE TABLE IF NOT EXISTS resources (
+    resource_id BIGINT PRIMARY KEY,
+    attributes VARCHAR NOT NULL
+)
+"""
+
 _DDL = (
     """
     CREATE TABLE IF NOT EXISTS meta (
@@ -38,51 +84,8 @@ _DDL = (
         value BIGINT NOT NULL
     )
     """,
-    """
-    CREATE TABLE IF NOT EXISTS spans (
-        trace_id VARCHAR NOT NULL,
-        span_id VARCHAR NOT NULL,
-        parent_span_id VARCHAR,
-        name VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,
-        start_ns BIGINT NOT NULL,
-        end_ns BIGINT NOT NULL,
-        duration_ns BIGINT NOT NULL,
-        status_code VARCHAR NOT NULL,
-        status_message VARCHAR NOT NULL,
-        service_name VARCHAR NOT NULL,
-        resource_id BIGINT NOT NULL,
-        scope_name VARCHAR NOT NULL,
-        scope_version VARCHAR NOT NULL,
-        attributes VARCHAR NOT NULL,
-        events VARCHAR NOT NULL,
-        links VARCHAR NOT NULL,
-        category VARCHAR NOT NULL,
-        provider VARCHAR,
-        request_model VARCHAR,
-        response_model VARCHAR,
-        input_tokens BIGINT,
-        output_tokens BIGINT,
-        cache_read_tokens BIGINT,
-        cache_write_tokens BIGINT,
-        cost_usd DOUBLE,
-        cost_source VARCHAR,
-        finish_reason VARCHAR,
-        tool_name VARCHAR,
-        tool_call_id VARCHAR,
-        session_id VARCHAR,
-        user_id VARCHAR,
-        agent_name VARCHAR,
-        iteration BIGINT,
-        is_duplicate_llm BOOLEAN NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS resources (
-        resource_id BIGINT PRIMARY KEY,
-        attributes VARCHAR NOT NULL
-    )
-    """,
+    _SPANS_DDL,
+    _RESOURCES_DDL,
     """
     CREATE TABLE IF NOT EXISTS logs (
         time_ns BIGINT NOT NULL,
@@ -175,16 +178,13 @@ def migrate_from_1(con: duckdb.DuckDBPyConnection) -> None:
     tables by column position): 0.8 s for 200,000 spans here, so a few seconds per million.
     """
     _log.info("upgrading the store from schema version 1 to 2 (one row per distinct resource); this runs once")
-    spans_v2 = next(statement for statement in _DDL if "TABLE IF NOT EXISTS spans (" in statement)
     with transaction(con):
-        for statement in _DDL:
-            if "TABLE IF NOT EXISTS resources (" in statement:
-                con.execute(statement)
+        con.execute(_RESOURCES_DDL)
         con.execute(
             "INSERT INTO resources SELECT row_number() OVER (ORDER BY resource_attributes) - 1, resource_attributes "
             "FROM (SELECT DISTINCT resource_attributes FROM spans)"
         )
-        con.execute(spans_v2.replace("TABLE IF NOT EXISTS spans (", "TABLE spans_v2 ("))
+        con.execute(_SPANS_DDL.replace("TABLE IF NOT EXISTS spans (", "TABLE spans_v2 ("))
         columns = [row[0] for row in con.execute("SELECT name FROM pragma_table_info('spans_v2')").fetchall()]
         select = ", ".join("r.resource_id" if name == "resource_id" else f"s.{name}" for name in columns)
         con.execute(
