@@ -27,7 +27,7 @@ from looptrace.storage.api import StorageError
 _log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-"""1: resource attributes as text on every span. 2: a resources table (`migrate` upgrades a 1)."""
+"""1: resource attributes as text on every span. 2: a resources table (`migrate_from_1` upgrades a 1)."""
 LOG_POSITION_KEY = "log_position"
 SCHEMA_VERSION_KEY = "schema_version"
 
