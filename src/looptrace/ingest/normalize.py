@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from looptrace import semconv
 from looptrace.model import CATEGORIES, Category, LogRecord, Span, SpanEvent
@@ -306,7 +306,9 @@ _SLOT_KEYS: tuple[tuple[str, ...], ...] = (
     _TRACELOOP_ENTITY_NAME,
 ) = range(len(_SLOT_KEYS))
 _SLOT_COUNT = len(_SLOT_KEYS)
-_NO_RANK = 1 << 30
+_NOTHING_FOUND: Final[list[Any]] = [None] * _SLOT_COUNT
+"""What `_collect` finds in a span without attributes (shared: never written to)."""
+_NO_RANKS: Final[list[int]] = [1 << 30] * _SLOT_COUNT
 
 
 def _compile_key_slots() -> dict[str, tuple[tuple[int, int], ...]]:
@@ -539,15 +541,24 @@ _CONVENTION_TOKEN_KEYS = (*semconv.INPUT_TOKENS_KEYS, *semconv.OUTPUT_TOKENS_KEY
 
 
 def _collect(attrs: Mapping[str, Any]) -> list[Any]:
-    """One pass over the attributes: for each slot, the value of its most preferred key present."""
-    found: list[Any] = [None] * _SLOT_COUNT
-    ranks = [_NO_RANK] * _SLOT_COUNT
+    """One pass over the attributes: for each slot, the value of its most preferred key present.
+
+    Read-only for the caller: a span without attributes gets the one shared all-None list. The
+    lists are copied from constants (compiled, `[None] * n` with a module-level n costs 0.7 µs a
+    span, more than the whole pass over a span's three attributes).
+    """
+    if not attrs:
+        return _NOTHING_FOUND
+    found = _NOTHING_FOUND.copy()
+    ranks = _NO_RANKS.copy()
     key_slots = _KEY_SLOTS
     for key, value in attrs.items():
         hits = key_slots.get(key)
-        if hits is None or value is None or value == "":
+        if hits is None or value is None or (isinstance(value, str) and not value):
             continue
-        for slot, rank in hits:
+        for hit in hits:
+            slot = hit[0]
+            rank = hit[1]
             if rank < ranks[slot]:
                 found[slot] = value
                 ranks[slot] = rank

@@ -18,6 +18,10 @@ from looptrace.storage.api import StoreLockedError
 _log = logging.getLogger("looptrace.server")
 
 
+_SWITCH_INTERVAL_SEC = 0.0001
+"""The GIL switch interval of a server process (see `serve`)."""
+
+
 def serve(settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT; returns the process exit code.
 
@@ -41,10 +45,12 @@ def serve(settings: Settings) -> int:
     )
     server = uvicorn.Server(config)
     # The event loop, the ingest log's commit thread and the pipeline thread hand work to each
-    # other many times per request; with the default 5 ms GIL switch interval each hand-off can
-    # wait that long behind the pipeline's Python code, which capped ingest at a few thousand
-    # spans/s. 0.5 ms keeps the hand-offs short (measured in bench/bench_ingest.py).
-    sys.setswitchinterval(0.0005)
+    # other many times per request, and DuckDB takes the GIL back several times inside every
+    # statement of a write. Each time, a thread waiting for the GIL waits up to the switch interval
+    # behind whichever thread holds it: at the default 5 ms that capped ingest at a few thousand
+    # spans/s. 0.1 ms rather than 0.5 ms: a batch's write_prepared took 28 instead of 36 µs/span
+    # beside a busy decoding thread, and bench/bench_ingest.py stored 8% more (docs/benchmarks.md).
+    sys.setswitchinterval(_SWITCH_INTERVAL_SEC)
     freeze_startup_heap()
     # Uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown (so the process would die
     # "by signal"); with these handlers in place that re-raise is a no-op and a drained
