@@ -232,6 +232,8 @@ def mark_duplicate_llm_calls(spans: Sequence[Span]) -> None:
                     _same_call(first, second, siblings=True) or _same_call(second, first, siblings=True)
                 ):
                     union(i, j)
+    if not parent_of:
+        return  # no two spans are one call: the usual batch, with no group to build
     groups: dict[int, list[Span]] = {}
     for i in range(len(llm)):
         groups.setdefault(find(i), []).append(llm[i])

@@ -273,7 +273,24 @@ def columns_to_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
     Raises:
         KeyError: a column of `SPAN_SCHEMA` is missing.
     """
-    return pa.Table.from_arrays([pa.array(columns[f.name], type=f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
+    return pa.Table.from_arrays([_array(columns[f.name], f.type) for f in SPAN_SCHEMA], schema=SPAN_SCHEMA)
+
+
+def _array(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
+    """`pa.array(values, type_)`, built without reading each value when they are all one.
+
+    A batch's spans mostly share their service, scope, kind, status and empty payloads, and
+    most promoted fields are null on all but the LLM spans. A column whose first and last
+    values are the same object is counted at C speed (`list.count` compares identity first);
+    when every value is that one (or null), Arrow repeats it instead of converting n Python objects.
+    """
+    if values:
+        first = values[0]
+        if values[-1] is first and values.count(first) == len(values):
+            if first is None:
+                return pa.nulls(len(values), type=type_)
+            return pa.repeat(pa.scalar(first, type=type_), len(values))
+    return pa.array(values, type=type_)
 
 
 def spans_to_arrow(spans: Sequence[Span]) -> tuple[pa.Table, list[str]]:
