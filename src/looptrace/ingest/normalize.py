@@ -437,7 +437,12 @@ def _fill_cost(span: Span, found: list[Any]) -> None:
 
 def _finish_reason(value: object) -> str | None:
     if isinstance(value, list | tuple):
-        value = next((item for item in cast(Sequence[object], value) if isinstance(item, str) and item), None)
+        first: object = None
+        for item in cast(Sequence[object], value):  # a loop, not next(genexpr): compiled, a generator costs 1 µs
+            if isinstance(item, str) and item:
+                first = item
+                break
+        value = first
     if isinstance(value, str) and value:
         table = semconv.FINISH_REASON_MAP
         return table.get(value) or table.get(value.lower()) or value.lower()
