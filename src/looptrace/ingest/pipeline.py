@@ -32,7 +32,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from looptrace.ingest.log import IngestLog
-from looptrace.ingest.prepare import Prepared, PrepareWorker, Record, prepare
+from looptrace.ingest.prepare import NORMALIZER, Prepared, PrepareWorker, Record, prepare
+from looptrace.model import Span
 from looptrace.otlp.decode import DecodedTraces
 from looptrace.storage.api import TraceWriter
 
@@ -138,6 +139,14 @@ class IngestPipeline:
                 self._queue.append((entry, decoded))
             self._idle.clear()
             self._cond.notify()
+
+    @property
+    def span_normalizer(self) -> Callable[[Span], None] | None:
+        """What receivers run on each span they accept (`accept.accept`), or None to leave it to the pipeline.
+
+        None with an ingest worker: the worker is sent the records' bytes and normalizes what it decodes.
+        """
+        return None if self._use_worker else NORMALIZER.normalize_span
 
     def has_room(self) -> bool:
         """Whether receivers may accept now: the decoded backlog is under `max_decoded_spans`.

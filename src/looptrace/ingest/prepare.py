@@ -1,8 +1,12 @@
 """The prepare stage: durable records → a `PreparedBatch`, in a worker process or in-line.
 
-    records ─► decode (when only bytes are at hand) ─► normalize ─► store's batch_preparer
-                                                                         │
-                                          PreparedBatch (Arrow tables, partial summaries) ◄┘
+    records ─► decode (when only bytes are at hand) ─► normalize (what no receiver did: replay,
+               worker) ─► flag duplicate LLM spans ─► store's batch_preparer
+                                                                │
+                                 PreparedBatch (Arrow tables, partial summaries) ◄┘
+
+Without a worker, the receivers normalize each request's spans while its record is made durable
+(`looptrace.ingest.accept`): this stage then only flags duplicate LLM calls across the batch.
 
 Preparing costs most of a write's CPU (normalize, JSON payloads, Arrow columns, summaries);
 only the transaction needs the store. With `looptrace serve --ingest-worker` the pipeline runs
@@ -59,8 +63,9 @@ class Prepared:
 
 
 def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
-    """Decode what is not decoded yet, normalize, and run the store's preparer."""
+    """Decode what is not decoded yet, normalize what a receiver did not, and run the store's preparer."""
     spans: list[Span] = []
+    not_normalized: list[Span] = []
     logs: list[LogRecord] = []
     skipped: list[str] = []
     for entry, decoded in records:
@@ -72,11 +77,19 @@ def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
                 continue
         if isinstance(decoded, DecodedTraces):
             spans.extend(decoded.spans)
+            # A receiver normalizing the spans (`accept`) is a few ms from done: wait rather than race it.
+            if decoded.normalized is None or not decoded.normalized.result():
+                not_normalized.extend(decoded.spans)
         else:
             logs.extend(decoded.logs)
     normalize_error = None
     try:
-        NORMALIZER.normalize_spans(spans, logs)
+        if logs:  # events joined from log records can change what a span says: normalize every span
+            NORMALIZER.normalize_spans(spans, logs)
+        else:
+            for span in not_normalized:
+                NORMALIZER.normalize_span(span)
+            NORMALIZER.mark_duplicate_llm_calls(spans)
     except Exception as exc:  # a normalizer bug must not lose data: store the spans as decoded
         normalize_error = f"normalize failed for a batch of {len(spans)} spans; storing them unnormalized: {exc!r}"
     return Prepared(preparer(spans, logs), skipped, normalize_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from looptrace.model import LogRecord, Span
@@ -24,11 +25,14 @@ class DecodedTraces:
         spans: Every valid span, in request order.
         rejected_spans: How many spans were dropped for being invalid (OTLP `partial_success.rejected_spans`).
         rejected_reasons: The first few distinct reasons, each naming the span's place in the request.
+        normalized: None from the decoders. Set by a receiver that normalizes the spans itself while
+            their record is made durable (`looptrace.ingest.accept.accept`); resolves to whether it did.
     """
 
     spans: list[Span] = field(default_factory=list[Span])
     rejected_spans: int = 0
     rejected_reasons: list[str] = field(default_factory=list[str])
+    normalized: Future[bool] | None = None
 
 
 @dataclass(slots=True)

@@ -45,6 +45,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                     port=settings.grpc_port,
                     max_request_bytes=settings.max_request_bytes,
                     has_room=opened.pipeline.has_room,
+                    normalize_span=opened.pipeline.span_normalizer,
                 )
                 grpc_receiver.start()
                 app.state.grpc_port = grpc_receiver.port

@@ -17,6 +17,7 @@ import grpc
 
 from looptrace.ingest.accept import Signal, accept, wait_for_room
 from looptrace.ingest.log import IngestLog, LogClosedError, LogFullError
+from looptrace.model import Span
 from looptrace.otlp.decode import OTLPDecodeError
 from looptrace.server import _otlp_replies as replies
 
@@ -37,18 +38,21 @@ class OTLPGrpcReceiver:
         port: int,
         max_request_bytes: int,
         has_room: Callable[[], bool] = lambda: True,
+        normalize_span: Callable[[Span], None] | None = None,
         workers: int = 8,
     ) -> None:
         """Bind (not start) the server. `port=0` picks a free port (see `port`).
 
         `has_room` is the pipeline's back-pressure signal (`IngestPipeline.has_room`): each export
-        waits for it before it is accepted (`accept.wait_for_room`).
+        waits for it before it is accepted (`accept.wait_for_room`). `normalize_span` is the
+        pipeline's `IngestPipeline.span_normalizer`, run on each accepted span (`accept.accept`).
 
         Raises:
             OSError: the port cannot be bound.
         """
         self._log = log
         self._has_room = has_room
+        self._normalize_span = normalize_span
         options = [
             ("grpc.max_receive_message_length", max_request_bytes),
             ("grpc.so_reuseport", 0),
@@ -85,7 +89,7 @@ class OTLPGrpcReceiver:
     def _export(self, signal: Signal, body: bytes, context: Any) -> bytes:
         wait_for_room(self._has_room)
         try:
-            acceptance = accept(self._log, signal, "protobuf", body)
+            acceptance = accept(self._log, signal, "protobuf", body, self._normalize_span)
             acceptance.durable.result()
         except OTLPDecodeError as exc:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))

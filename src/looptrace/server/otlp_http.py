@@ -101,7 +101,7 @@ async def export(runtime: Runtime, signal: Signal, headers: dict[str, str], body
         elif content_encoding not in ("identity", ""):
             message = f"unsupported Content-Encoding {content_encoding!r}: send gzip or nothing"
             return Reply(415, "text/plain", message.encode(), {})
-        acceptance = accept(runtime.log, signal, encoding, body)
+        acceptance = accept(runtime.log, signal, encoding, body, runtime.pipeline.span_normalizer)
         await asyncio.wrap_future(acceptance.durable)
     except RequestTooLargeError as exc:
         return _error(413, replies.INVALID_ARGUMENT, str(exc), encoding)
