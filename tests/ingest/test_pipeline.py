@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from looptrace.ingest import pipeline as pipeline_module
 from looptrace.ingest.accept import accept, wait_for_room, wait_for_room_async
 from looptrace.ingest.log import IngestLog
 from looptrace.ingest.pipeline import IngestPipeline
@@ -289,3 +290,34 @@ def test_failing_store_upkeep_is_reported_and_ingest_goes_on(tmp_path: Path) -> 
         log.close()
         pipeline.close()
         store.close()
+
+
+def test_written_batches_are_released_on_the_prepare_thread_not_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released: list[tuple[str, int]] = []
+    real_drop = pipeline_module._drop
+
+    def watching_drop(written: object) -> None:
+        records = written[0] if isinstance(written, tuple) else []
+        released.append((threading.current_thread().name, len(records)))
+        real_drop(written)
+
+    monkeypatch.setattr(pipeline_module, "_drop", watching_drop)
+    store = DuckDBTraceStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, max_batch_spans=22)  # one record, one batch
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    trace_ids = [f"{i:032x}" for i in range(1, 5)]
+    _accept_all(log, trace_ids)
+    pipeline.start()
+    try:
+        assert pipeline.wait_idle(30)
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
+    finally:
+        log.close()
+        pipeline.close()
+        store.close()
+    # Every batch written while another followed it was handed to the prepare thread to be freed.
+    assert len(released) >= 3
+    assert all(name.startswith("looptrace-ingest-prepare") and records == 1 for name, records in released)

@@ -224,6 +224,11 @@ class IngestPipeline:
             if pending is not None and not self._write(*pending):
                 self._idle.set()
                 return
+            if pending is not None and self._prepare_thread is not None:
+                # Freeing a written batch's decoded spans holds the GIL ~3 µs a span: done here, it
+                # delayed the next write (this thread is the pipeline's slower half); the prepare
+                # thread frees it between two batches instead (6 alternating bench_ingest runs: +5.6%).
+                self._prepare_thread.submit(_drop, pending)
             pending = following
 
     def _upkeep(self) -> None:
@@ -361,3 +366,7 @@ class IngestPipeline:
             except Exception:  # a listener's bug must not stop ingest
                 _log.exception("on_stored listener failed")
         return True
+
+
+def _drop(written: object) -> None:
+    """Nothing: the executor releases its argument, the written batch, on the thread that ran it."""
