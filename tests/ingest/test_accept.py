@@ -8,7 +8,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import orjson
+import pytest
 
+from looptrace.ingest import accept as accept_module
 from looptrace.ingest.accept import accept
 from looptrace.ingest.log import IngestLog, LogEntry, RecordKind
 from looptrace.ingest.pipeline import IngestPipeline
@@ -52,17 +54,21 @@ def test_accept_normalizes_the_spans_of_a_request_once_it_is_appended(tmp_path: 
     assert by_name["tool_call_search"].tool_name == "search"
 
 
-def test_accept_without_a_normalizer_leaves_the_spans_to_the_pipeline(tmp_path: Path) -> None:
+def test_accept_without_a_normalizer_or_past_the_size_limit_leaves_the_spans_to_the_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     records: list[Record] = []
     log = IngestLog(tmp_path / "log", on_durable=records.extend)
     try:
         accept(log, "traces", "json", _body()).durable.result(timeout=10)
+        monkeypatch.setattr(accept_module, "NORMALIZE_AHEAD_MAX_SPANS", 2)  # the request holds 3
+        accept(log, "traces", "json", _body(), NORMALIZER.normalize_span).durable.result(timeout=10)
     finally:
         log.close()
-    decoded = records[0][1]
-    assert isinstance(decoded, DecodedTraces)
-    assert decoded.normalized is None
-    assert {span.category for span in decoded.spans} == {"other"}  # the model's default, untouched
+    for _, decoded in records:
+        assert isinstance(decoded, DecodedTraces)
+        assert decoded.normalized is None
+        assert {span.category for span in decoded.spans} == {"other"}  # the model's default, untouched
 
 
 def test_spans_a_receiver_failed_to_normalize_are_normalized_and_stored_by_the_pipeline(tmp_path: Path) -> None:

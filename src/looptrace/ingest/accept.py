@@ -13,7 +13,8 @@ it — and while the spans are still in the CPU's caches. Normalized later, on t
 in a batch of up to 5,000 spans decoded a while before, the same work took about twice its CPU
 (in alternating bench/bench_ingest.py runs, server CPU per span fell from 40–50 to 37–43 µs with
 4 and 8 senders). `DecodedTraces.normalized` tells the pipeline whether it was done; the pipeline
-waits for it, and normalizes itself what was not (replayed records, a receiver's error).
+waits for it, and normalizes itself what was not (replayed records, a receiver's error, and
+requests of more than `NORMALIZE_AHEAD_MAX_SPANS` spans, which would hold the event loop too long).
 
 Back-pressure: before accepting, a receiver waits (`wait_for_room`, up to `ROOM_WAIT_SEC`) while
 the pipeline's decoded backlog is full. The request's decoded form then travels to the store
@@ -66,6 +67,11 @@ def decode_record(entry: LogEntry) -> DecodedTraces | DecodedLogs:
         return decode_traces(entry.payload, encoding)
     return decode_logs(entry.payload, encoding)
 
+
+NORMALIZE_AHEAD_MAX_SPANS = 2_048
+"""Larger requests are left to the pipeline to normalize: ~4 µs a span on a receiver (the event
+loop, for OTLP/HTTP) would hold up every other request for as long (8 ms at this size; an SDK
+exports at most 512 spans a request by default)."""
 
 ROOM_WAIT_SEC = 2.0
 """Longest a receiver waits for the pipeline to make room before it accepts a request anyway."""
@@ -166,7 +172,7 @@ def accept(
         done: Future[int] = Future()
         done.set_result(log.end_position)
         return Acceptance(done, rejected, message)
-    if normalize_span is None or not isinstance(decoded, DecodedTraces):
+    if normalize_span is None or not isinstance(decoded, DecodedTraces) or kept > NORMALIZE_AHEAD_MAX_SPANS:
         return Acceptance(log.append(_KINDS[(signal, encoding)], body, decoded), rejected, message)
     normalized: Future[bool] = Future()
     decoded.normalized = normalized  # before the append: the pipeline may take the record from then on
