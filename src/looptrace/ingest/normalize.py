@@ -74,17 +74,22 @@ _TIME_SLACK_NS = 1_000_000
 two instrumentations read at slightly different moments."""
 
 
-def normalize_spans(spans: list[Span], logs: Sequence[LogRecord] = ()) -> None:
+def normalize_spans(
+    spans: list[Span], logs: Sequence[LogRecord] = (), unnormalized: Sequence[Span] | None = None
+) -> None:
     """Fill the promoted fields of every span in place, join log events, and flag duplicate LLM spans.
 
     Args:
         spans: One batch of decoded spans; changed in place.
         logs: Log records of the same batch; those carrying the trace and span id of a span in `spans`
             become SpanEvents of that span.
+        unnormalized: The spans of `spans` not normalized yet (`normalize_span`), when the others are
+            (an ingest receiver normalized them); None: all. With `logs`, every span is normalized
+            again: a joined event can change what its span says.
     """
     if logs:
         join_log_events(spans, logs)
-    for span in spans:
+    for span in spans if logs or unnormalized is None else unnormalized:
         normalize_span(span)
     mark_duplicate_llm_calls(spans)
 

@@ -84,12 +84,7 @@ def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
             logs.extend(decoded.logs)
     normalize_error = None
     try:
-        if logs:  # events joined from log records can change what a span says: normalize every span
-            NORMALIZER.normalize_spans(spans, logs)
-        else:
-            for span in not_normalized:
-                NORMALIZER.normalize_span(span)
-            NORMALIZER.mark_duplicate_llm_calls(spans)
+        NORMALIZER.normalize_spans(spans, logs, not_normalized)
     except Exception as exc:  # a normalizer bug must not lose data: store the spans as decoded
         normalize_error = f"normalize failed for a batch of {len(spans)} spans; storing them unnormalized: {exc!r}"
     return Prepared(preparer(spans, logs), skipped, normalize_error)
