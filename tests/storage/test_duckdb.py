@@ -13,7 +13,7 @@ import pytest
 
 from looptrace.model import Span
 from looptrace.storage.api import StorageError, StoreLockedError, TraceQuery
-from looptrace.storage.duckdb import DuckDBTraceStore
+from looptrace.storage.duckdb import DuckDBTraceStore, _writer
 from looptrace.storage.duckdb._writer import ResourceIds
 from storage.contract import MS, T0, StoreOpener, TraceStoreContract, span, tid
 
@@ -195,6 +195,32 @@ def test_a_batch_that_fails_stores_nothing(tmp_path: Path) -> None:
         assert store.get_summary(tid(2)) is None
         store.write(_spans(2, 2), [], 2)  # the writer is usable afterwards
         assert store.totals(None, None).span_count == 4
+
+
+def test_a_write_failing_inside_its_transaction_leaves_no_span_and_no_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The transaction opens with the first query and commits with the position's UPDATE: a failure
+    # between them (here the summaries' INSERT, after the spans') must still roll the spans back.
+    real_insert = _writer._insert
+
+    def failing_summary_insert(cur: duckdb.DuckDBPyConnection, table: str, rows: object) -> None:
+        if table == "trace_summary":
+            raise duckdb.IOException("disk went away")
+        real_insert(cur, table, rows)
+
+    with closing(DuckDBTraceStore(tmp_path / "looptrace.duckdb")) as store:
+        store.write(_spans(1, 2), [], 1)
+        monkeypatch.setattr(_writer, "_insert", failing_summary_insert)
+        with pytest.raises(StorageError, match="disk went away"):
+            store.write(_spans(2, 3), [], 2)
+        monkeypatch.undo()
+
+        assert store.read_log_position() == 1
+        assert store.get_spans(tid(2)) == []
+        store.write(_spans(2, 3), [], 2)  # the connection is out of the failed transaction
+        assert store.read_log_position() == 2
+        assert store.totals(None, None).span_count == 5
 
 
 def test_a_closed_store_refuses_calls(tmp_path: Path) -> None:
