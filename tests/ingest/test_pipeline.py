@@ -206,32 +206,6 @@ def test_the_prepare_thread_prepares_the_next_batch_during_a_write_and_frees_the
     assert released == [("looptrace-ingest-prepare_0", 1)] * 3
 
 
-@pytest.mark.parametrize(("records", "waits_to_fill"), [(3, False), (1, True)])
-def test_a_batch_half_full_when_taken_goes_at_once_and_a_smaller_one_waits_to_fill(
-    tmp_path: Path, records: int, waits_to_fill: bool
-) -> None:
-    # 3 records of 22 spans are more than half of a 100-span batch: the store is behind its senders,
-    # so the batch is written as it is. One record (22 spans) waits max_wait_sec for company.
-    store = DuckDBTraceStore(tmp_path / "store.duckdb")
-    pipeline = IngestPipeline(store, max_batch_spans=100, max_wait_sec=2.0)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
-    trace_ids = [f"{i:032x}" for i in range(1, records + 1)]
-    _accept_all(log, trace_ids)
-    started = time.monotonic()
-    pipeline.start()
-    try:
-        assert pipeline.wait_idle(30)
-        elapsed = time.monotonic() - started
-        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
-        assert pipeline.stats.batches_written == 1
-        assert (elapsed >= 1.9) if waits_to_fill else (elapsed < 1.0)
-    finally:
-        log.close()
-        pipeline.close()
-        store.close()
-
-
 class _SlowStore(DuckDBTraceStore):
     """The real store, taking 50 ms more per write: the pipeline falls behind its senders."""
 

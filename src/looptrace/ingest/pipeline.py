@@ -90,9 +90,7 @@ class IngestPipeline:
             max_batch_spans: write when a batch holds this many spans; by default 5,000, or
                 2,000 with a worker (a batch is decoded, prepared, pickled and received whole:
                 the worker's peak memory follows its size, ~9 MB per 1,000 spans).
-            max_wait_sec: how long to wait for more records before writing a partial batch. A
-                batch at least half full when taken (what queued while the last one was written)
-                goes at once: the store is behind, and waiting would leave it idle.
+            max_wait_sec: how long to wait for more records before writing a partial batch.
             max_decoded_spans: the decoded backlog's bound when preparing in-line. Receivers
                 wait for room below it before they accept a request (`has_room`), so a store
                 that falls behind slows acknowledgements down instead of decoding twice; past
@@ -279,7 +277,6 @@ class IngestPipeline:
             deadline = time.monotonic() + self._max_wait_sec
             batch: list[Record] = []
             spans = 0
-            first = True
             while True:
                 while self._queue and spans < self._max_batch_spans:
                     entry, decoded = self._queue.popleft()
@@ -293,12 +290,6 @@ class IngestPipeline:
                 remaining = deadline - time.monotonic()
                 if spans >= self._max_batch_spans or remaining <= 0 or self._closing:
                     return batch
-                if first and spans * 2 >= self._max_batch_spans:
-                    # Half a batch queued while the last one was written: the store is behind, and
-                    # waiting to fill this one would leave it idle (12-16% of the writer's time at
-                    # 4-8 senders of SDK-sized requests, with a prepared batch waiting meanwhile).
-                    return batch
-                first = False
                 # A short wait lets concurrent senders fill the batch: fewer, larger transactions.
                 self._cond.wait(remaining)
                 if not self._queue:
