@@ -203,7 +203,44 @@ def test_the_prepare_thread_prepares_the_next_batch_during_a_write_and_frees_the
         pipeline.close()
         store.close()
     # The writer hands each written batch to the prepare thread to be freed (not on its own time).
-    assert released == [("looptrace-ingest-prepare_0", 1)] * 3
+    assert released == [("looptrace-ingest-prepare", 1)] * 3
+
+
+def test_a_prepared_batch_is_written_while_the_next_one_still_fills(tmp_path: Path) -> None:
+    # Records trickle in (one every 50 ms) into batches that never fill: each waits max_wait_sec
+    # (0.5 s) for more. The first batch must be written when its own wait ends, not after the next
+    # batch's too: the prepare thread fills the next batch while the writer writes the first.
+    store = DuckDBTraceStore(tmp_path / "store.duckdb")
+    pipeline = IngestPipeline(store, max_wait_sec=0.5)
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    trace_ids = [f"{i:032x}" for i in range(1, 31)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        for trace_id in trace_ids:
+            if stop.wait(0.05):
+                return
+            _accept_all(log, [trace_id])
+
+    sender = threading.Thread(target=trickle)
+    pipeline.start()
+    started = time.monotonic()
+    sender.start()
+    try:
+        while pipeline.stats.batches_written == 0 and time.monotonic() - started < 10:
+            time.sleep(0.005)
+        first_written_after = time.monotonic() - started
+        sender.join()
+        assert pipeline.wait_idle(30)
+        assert first_written_after < 0.85
+        assert all(len(store.get_spans(trace_id)) == 22 for trace_id in trace_ids)
+    finally:
+        stop.set()
+        sender.join()
+        log.close()
+        pipeline.close()
+        store.close()
 
 
 class _SlowStore(DuckDBTraceStore):

@@ -1,23 +1,29 @@
 """The pipeline between the ingest log and the store.
 
-    IngestLog.on_durable ──► queue ──► pipeline thread ──► prepare (prepare thread, or worker
-                                          │                 process: decode, normalize, Arrow,
-                                          │                 partial summaries)
-                                          └──────────────► TraceWriter.write_prepared (transaction)
-                                                              │
-                                      IngestLog.release(position) ◄──┘
+    IngestLog.on_durable ──► queue ──► prepare thread: collect a batch, prepare it (decode,
+                                          │            normalize, Arrow, partial summaries; here
+                                          │            or in the worker process)
+                                          ▼ one prepared batch at a time
+                                       writer thread: TraceWriter.write_prepared (one transaction)
+                                          │
+                                       IngestLog.release(position)
 
-One thread does all writing, so the store sees one writer. A batch is written when it holds
-`max_batch_spans` spans or when the queue runs dry; its last record's log position is stored
-in the same transaction, so replay after a crash resumes exactly after it. The next batch is
-prepared while this thread writes the one before it: on a prepare thread by default (DuckDB
-releases the GIL while it inserts and commits, so the Python work of preparing overlaps the
-transaction; measured +10-15% stored spans/s on 2 cores, docs/benchmarks.md), or in a worker
-process (`worker=True`), where the two halves run on both cores without sharing one GIL. A
-store failure is retried with back-off; the records stay in the log meanwhile (the log's bound
-then turns into 429/503 at the receivers), so nothing acknowledged is dropped. If preparing a
-batch fails (the worker died, or a record the store cannot hold), that batch is prepared again
-on this thread, record by record if need be, and a dead worker is replaced.
+One thread does all writing, so the store sees one writer. The prepare thread collects and
+prepares the next batch while the writer writes the one before it (DuckDB releases the GIL while
+it inserts and commits, so the Python work of preparing overlaps the transaction). A batch fills
+until it holds `max_batch_spans` spans, or until the writer has been free for `max_wait_sec`:
+while the writer is busy, waiting for more records costs nothing and makes fewer, larger
+transactions; once it is free, a batch waits at most that long. (When the writer collected the
+batches itself, between two writes, it sat 12-16% of its time filling a batch while the one before
+it waited, prepared: docs/benchmarks.md.) Each batch's last record's log position
+is stored in the same transaction, so replay after a crash resumes exactly after it. With a
+worker process (`worker=True`) the two halves run on both cores without sharing one GIL. A store
+failure is retried with back-off; the records stay in the log meanwhile (the log's bound then
+turns into 429/503 at the receivers), so nothing acknowledged is dropped. If preparing a batch
+fails (the worker died, or a record the store cannot hold), that batch is prepared again on the
+prepare thread, record by record if need be, and a dead worker is replaced. Written batches are
+freed on the prepare thread too: dropping a batch's decoded spans holds the GIL ~3 µs a span,
+which the writer, the slower half, would otherwise spend between two writes.
 """
 
 from __future__ import annotations
@@ -27,14 +33,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from looptrace.ingest.log import IngestLog
+from looptrace.ingest.log import IngestLog, LogEntry
 from looptrace.ingest.prepare import NORMALIZER, Prepared, PrepareWorker, Record, prepare
 from looptrace.model import Span
-from looptrace.otlp.decode import DecodedTraces
+from looptrace.otlp.decode import DecodedLogs, DecodedTraces
 from looptrace.storage.api import TraceWriter
 
 _log = logging.getLogger(__name__)
@@ -90,7 +96,8 @@ class IngestPipeline:
             max_batch_spans: write when a batch holds this many spans; by default 5,000, or
                 2,000 with a worker (a batch is decoded, prepared, pickled and received whole:
                 the worker's peak memory follows its size, ~9 MB per 1,000 spans).
-            max_wait_sec: how long to wait for more records before writing a partial batch.
+            max_wait_sec: how long a batch that is not full waits for more records once the
+                writer is free (while the writer is busy with the batch before, it keeps filling).
             max_decoded_spans: the decoded backlog's bound when preparing in-line. Receivers
                 wait for room below it before they accept a request (`has_room`), so a store
                 that falls behind slows acknowledgements down instead of decoding twice; past
@@ -104,17 +111,29 @@ class IngestPipeline:
         self._writer = writer
         self._use_worker = worker
         self._worker: PrepareWorker | None = None
-        self._prepare_thread: ThreadPoolExecutor | None = None
+        self._collector: threading.Thread | None = None
         self._max_batch_spans = max_batch_spans or (2000 if worker else 5000)
         self._max_wait_sec = max_wait_sec
         self._max_decoded_spans = max_decoded_spans
         self._decoded_spans = 0  # spans held decoded in _queue; guarded by _cond
         self._on_stored = on_stored
         self._log: IngestLog | None = None
-        # _cond guards _queue and _closing.
-        self._cond = threading.Condition()
+        # One lock guards the queue and the hand-off between the two threads: `_cond` wakes the
+        # collector (records queued, the writer free, closing), `_handoff` wakes the writer (a batch
+        # ready, the collector done) and the collector waiting for the slot.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._handoff = threading.Condition(self._lock)
         self._queue: deque[Record] = deque()
         self._closing = False
+        self._ready: tuple[list[Record], Prepared] | None = None  # the prepared batch the writer takes next
+        self._in_flight = 0  # batches taken from the queue and not yet written
+        self._queued_spans = 0  # spans in _queue (an estimate for records not decoded)
+        self._wake_at_spans = 1  # feed wakes the prepare thread once this many spans are queued
+        self._writer_free_since: float | None = None  # time.monotonic(); None while the writer writes
+        self._collector_done = False
+        self._writer_done = False
+        self._written: list[tuple[list[Record], Prepared]] = []  # freed by the collector
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
@@ -137,8 +156,10 @@ class IngestPipeline:
                     else:
                         self._decoded_spans += len(decoded.spans)
                 self._queue.append((entry, decoded))
+                self._queued_spans += _spans_in(entry, decoded)
             self._idle.clear()
-            self._cond.notify()
+            if self._queued_spans >= self._wake_at_spans:
+                self._cond.notify()
 
     @property
     def span_normalizer(self) -> Callable[[Span], None] | None:
@@ -172,11 +193,11 @@ class IngestPipeline:
         return count
 
     def start(self) -> None:
-        """Start the worker process (or the prepare thread) and the writer thread."""
+        """Start the worker process (if any), the prepare thread and the writer thread."""
         if self._use_worker:
             self._worker = PrepareWorker()
-        else:
-            self._prepare_thread = ThreadPoolExecutor(1, thread_name_prefix="looptrace-ingest-prepare")
+        self._collector = threading.Thread(target=self._collect, name="looptrace-ingest-prepare", daemon=True)
+        self._collector.start()
         self._thread = threading.Thread(target=self._run, name="looptrace-ingest-pipeline", daemon=True)
         self._thread.start()
 
@@ -191,45 +212,156 @@ class IngestPipeline:
 
     def close(self) -> None:
         """Store everything queued, then stop the thread and the worker. Idempotent."""
-        with self._cond:
+        with self._lock:
             self._closing = True
-            self._cond.notify()
+            self._cond.notify_all()
+            self._handoff.notify_all()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._collector is not None:
+            self._collector.join()
+            self._collector = None
         if self._worker is not None:
             self._worker.close()
             self._worker = None
-        if self._prepare_thread is not None:
-            self._prepare_thread.shutdown()
-            self._prepare_thread = None
+
+    # --- the prepare thread: collect a batch, prepare it, hand it over -----------------------
+
+    def _collect(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    while self._ready is not None and not self._writer_done:
+                        self._handoff.wait()  # the writer has not taken the last batch yet
+                    if self._writer_done:
+                        return
+                self._free_written()  # what the writer finished before it took the last batch
+                batch = self._take_batch()
+                if batch is None:  # closing, and nothing is left to take
+                    return
+                prepared = self._prepared(batch, self._submit(batch))
+                with self._lock:
+                    self._ready = (batch, prepared)
+                    self._handoff.notify_all()
+        finally:
+            with self._lock:
+                self._collector_done = True
+                self._handoff.notify_all()
+                while not self._writer_done:
+                    self._handoff.wait()
+            self._free_written()
+
+    def _free_written(self) -> None:
+        """Release the batches the writer has written (on this thread: see `_written`)."""
+        with self._lock:
+            written, self._written = self._written, []
+        for batch in written:
+            _drop(batch)
+
+    def _submit(self, batch: list[Record]) -> Future[Prepared] | None:
+        """Send `batch` to the worker process; None: prepare it on this thread."""
+        if self._worker is None:
+            return None
+        try:
+            return self._worker.submit(self._writer.batch_preparer, batch)
+        except Exception:
+            self.stats.worker_failures += 1
+            _log.exception("could not send %d records to the ingest worker; preparing them here", len(batch))
+            return None
+
+    def _take_batch(self) -> list[Record] | None:
+        """The next batch; None once closed and drained.
+
+        A batch fills until it holds `max_batch_spans` spans, or until the writer has been free
+        for `max_wait_sec` (counted from when this batch was started, if later): while the writer
+        is still writing the batch before, waiting costs nothing and makes fewer, larger
+        transactions.
+        """
+        with self._lock:
+            self._wake_at_spans = 1
+            while not self._queue:
+                if self._closing:
+                    return None
+                if self._in_flight == 0 and self._ready is None:
+                    self._idle.set()  # nothing queued, nothing in flight
+                self._cond.wait()
+            self._in_flight += 1  # from now: the writer must not think ingest idle
+            started = time.monotonic()
+            batch: list[Record] = []
+            spans = 0
+            while True:
+                while self._queue and spans < self._max_batch_spans:
+                    entry, decoded = self._queue.popleft()
+                    batch.append((entry, decoded))
+                    count = _spans_in(entry, decoded)
+                    spans += count
+                    self._queued_spans -= count
+                    if isinstance(decoded, DecodedTraces):
+                        self._decoded_spans -= count
+                if spans >= self._max_batch_spans or self._closing:
+                    break
+                # Woken by feed only once the batch could be full (not for every record: a wake-up
+                # per request costs the receivers the GIL), by the writer when it is free, or by close.
+                self._wake_at_spans = self._max_batch_spans - spans
+                free_since = self._writer_free_since
+                if free_since is None:
+                    self._cond.wait()  # the writer is busy: it wakes this thread when it is free
+                    continue
+                remaining = max(started, free_since) + self._max_wait_sec - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            self._wake_at_spans = 1 << 62  # not waiting: feed need not wake this thread
+            return batch
 
     # --- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        # With a worker, a batch is prepared there while this thread writes the one before it.
-        pending: tuple[list[Record], Future[Prepared] | None] | None = None
-        while True:
-            if pending is None and not self._queue:  # read without the lock: a hint is enough
-                self._upkeep()
-            batch = self._take_batch(pending[1] if pending is not None else None)
-            if batch is None:  # closing, and nothing is left to take
-                if pending is not None:
-                    self._write(*pending)
-                self._idle.set()
-                return
-            following = (batch, self._submit(batch)) if batch else None
-            if following is not None and following[1] is None:
-                pending, following = following, None  # prepared in-line: write what was just taken
-            if pending is not None and not self._write(*pending):
-                self._idle.set()
-                return
-            if pending is not None and self._prepare_thread is not None:
-                # Freeing a written batch's decoded spans holds the GIL ~3 µs a span: done here, it
-                # delayed the next write (this thread is the pipeline's slower half); the prepare
-                # thread frees it between two batches instead (6 alternating bench_ingest runs: +5.6%).
-                self._prepare_thread.submit(_drop, pending)
-            pending = following
+        try:
+            while True:
+                item = self._next_ready()
+                if item is None:  # the collector is done: closing, and everything is written
+                    return
+                ok = self._write(*item)
+                with self._lock:
+                    self._in_flight -= 1
+                    self._written.append(item)
+                del item  # the last reference is the prepare thread's, which frees the batch
+                if not ok:
+                    return
+        finally:
+            with self._lock:
+                self._writer_done = True
+                self._writer_free_since = time.monotonic()
+                self._handoff.notify_all()
+                self._cond.notify_all()
+            self._idle.set()
+
+    def _next_ready(self) -> tuple[list[Record], Prepared] | None:
+        """Wait for the next prepared batch (doing the store's upkeep if ingest is idle); None when done."""
+        upkept = False
+        with self._lock:
+            self._writer_free_since = time.monotonic()
+            self._cond.notify()  # a batch being collected now waits at most max_wait_sec more
+            while self._ready is None:
+                if self._collector_done:
+                    return None
+                if not self._queue and self._in_flight == 0:
+                    self._idle.set()
+                    if not upkept:
+                        upkept = True
+                        self._lock.release()
+                        try:
+                            self._upkeep()
+                        finally:
+                            self._lock.acquire()
+                        continue
+                self._handoff.wait()
+            item, self._ready = self._ready, None
+            self._writer_free_since = None
+            self._handoff.notify_all()  # the collector may start the next batch
+        return item
 
     def _upkeep(self) -> None:
         """Let the store do deferred work while nothing waits to be written (`TraceWriter.on_idle`)."""
@@ -238,62 +370,6 @@ class IngestPipeline:
         except Exception as exc:  # nothing stored depends on it: report, and try again when next idle
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             _log.warning("store upkeep failed (it is tried again when ingest is next idle): %s", exc)
-
-    def _submit(self, batch: list[Record]) -> Future[Prepared] | None:
-        """Start preparing `batch` (worker process or prepare thread); None: prepare it in-line."""
-        if self._worker is not None:
-            try:
-                future = self._worker.submit(self._writer.batch_preparer, batch)
-            except Exception:
-                self.stats.worker_failures += 1
-                _log.exception("could not send %d records to the ingest worker; preparing them here", len(batch))
-                return None
-        elif self._prepare_thread is not None:
-            future = self._prepare_thread.submit(prepare, self._writer.batch_preparer, batch)
-        else:
-            return None
-        future.add_done_callback(self._wake)
-        return future
-
-    def _wake(self, _: object) -> None:
-        with self._cond:
-            self._cond.notify()
-
-    def _take_batch(self, preparing: Future[Prepared] | None) -> list[Record] | None:
-        """The next batch; None once closed and drained.
-
-        While a batch is `preparing` in the worker and nothing is queued, returns [] as soon as
-        it is ready, so that it is written without waiting for new records.
-        """
-        with self._cond:
-            while not self._queue:
-                if self._closing:
-                    return None
-                if preparing is None:
-                    self._idle.set()  # nothing queued, nothing in flight
-                elif preparing.done():
-                    return []
-                self._cond.wait()
-            deadline = time.monotonic() + self._max_wait_sec
-            batch: list[Record] = []
-            spans = 0
-            while True:
-                while self._queue and spans < self._max_batch_spans:
-                    entry, decoded = self._queue.popleft()
-                    batch.append((entry, decoded))
-                    if isinstance(decoded, DecodedTraces):
-                        self._decoded_spans -= len(decoded.spans)
-                        spans += len(decoded.spans)
-                    else:
-                        # Not decoded (replay, worker, or past max_decoded_spans): ~350 wire bytes a span.
-                        spans += max(1, len(entry.payload) // 350) if decoded is None else 1
-                remaining = deadline - time.monotonic()
-                if spans >= self._max_batch_spans or remaining <= 0 or self._closing:
-                    return batch
-                # A short wait lets concurrent senders fill the batch: fewer, larger transactions.
-                self._cond.wait(remaining)
-                if not self._queue:
-                    return batch
 
     def _prepared(self, records: list[Record], pending: Future[Prepared] | None) -> Prepared:
         """The batch prepared, by the worker or the prepare thread if it was sent there."""
@@ -327,9 +403,8 @@ class IngestPipeline:
                 good.append(record)
         return prepare(preparer, good)
 
-    def _write(self, records: list[Record], pending: Future[Prepared] | None) -> bool:
-        """Store one batch; False when the pipeline must stop (later batches would skip this one)."""
-        prepared = self._prepared(records, pending)
+    def _write(self, records: list[Record], prepared: Prepared) -> bool:
+        """Store one prepared batch; False when the pipeline must stop (later batches would skip this one)."""
         for message in prepared.skipped:
             self.stats.records_skipped += 1
             _log.error("%s", message)
@@ -368,5 +443,16 @@ class IngestPipeline:
         return True
 
 
+def _spans_in(entry: LogEntry, decoded: DecodedTraces | DecodedLogs | None) -> int:
+    """How many spans a queued record counts for in a batch's size."""
+    if isinstance(decoded, DecodedTraces):
+        return len(decoded.spans)
+    # Not decoded (replay, worker, or past max_decoded_spans): ~350 wire bytes a span; logs count 1.
+    return max(1, len(entry.payload) // 350) if decoded is None else 1
+
+
 def _drop(written: object) -> None:
-    """Nothing: the executor releases its argument, the written batch, on the thread that ran it."""
+    """Nothing: called on the prepare thread with each written batch, released there after it.
+
+    The hook shows tests which thread frees written batches (`_free_written`).
+    """
