@@ -24,11 +24,17 @@ from looptrace.storage.duckdb import _store as duckdb_store
 from support.otlp_builders import S, big_trace_spans, trace_request
 
 
+def _attached_log(tmp_path: Path, pipeline: IngestPipeline) -> IngestLog:
+    """An ingest log in `tmp_path` that feeds `pipeline`, which releases its stored segments."""
+    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
+    pipeline.attach(log)
+    return log
+
+
 def test_a_backlog_past_the_decoded_bound_is_queued_as_bytes_and_still_stored_whole(tmp_path: Path) -> None:
     store = DuckDBTraceStore(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store, max_decoded_spans=50)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     trace_ids = [f"{i:032x}" for i in range(1, 9)]
     # The pipeline is not started yet: everything accepted waits in its queue.
     for trace_id in trace_ids:
@@ -85,8 +91,7 @@ def test_a_worker_process_stores_exactly_what_the_pipeline_thread_stores(tmp_pat
 def test_a_killed_worker_loses_no_batch_and_is_replaced(tmp_path: Path) -> None:
     store = DuckDBTraceStore(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store, worker=True)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     pipeline.start()
     trace_ids = [f"{i:032x}" for i in range(1, 10)]
     try:
@@ -125,8 +130,7 @@ class _StoreRefusingPoison(DuckDBTraceStore):
 def test_a_record_that_cannot_be_stored_is_skipped_and_the_rest_of_its_batch_stored(tmp_path: Path) -> None:
     store = _StoreRefusingPoison(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     good = [f"{i:032x}" for i in range(1, 5)]
     _accept_all(log, good[:2])
     poison = trace_request("f" * 32, [S("00000000000000ff", "poison", 0, 1)])
@@ -186,8 +190,7 @@ def test_the_prepare_thread_prepares_the_next_batch_during_a_write_and_frees_the
     monkeypatch.setattr(pipeline_module, "_drop", watching_drop)
     store = _StoreWatchingOverlap(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store, max_batch_spans=22)  # one record, one batch
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     trace_ids = [f"{i:032x}" for i in range(1, 4)]
     _accept_all(log, trace_ids)
     pipeline.start()
@@ -212,8 +215,7 @@ def test_a_prepared_batch_is_written_while_the_next_one_still_fills(tmp_path: Pa
     # batch's too: the prepare thread fills the next batch while the writer writes the first.
     store = DuckDBTraceStore(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store, max_wait_sec=0.5)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     trace_ids = [f"{i:032x}" for i in range(1, 31)]
     stop = threading.Event()
 
@@ -254,8 +256,7 @@ class _SlowStore(DuckDBTraceStore):
 def test_receivers_that_wait_for_room_keep_a_slow_store_from_decoding_anything_twice(tmp_path: Path) -> None:
     store = _SlowStore(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store, max_batch_spans=30, max_decoded_spans=60)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     pipeline.start()
     trace_ids = [f"{i:032x}" for i in range(1, 21)]
     waited = 0
@@ -300,8 +301,7 @@ def test_the_store_checkpoints_its_wal_when_ingest_goes_idle(tmp_path: Path, mon
     monkeypatch.setattr(duckdb_store, "_IDLE_CHECKPOINT_BYTES", 1)  # any WAL at all
     store = DuckDBTraceStore(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     pipeline.start()
     wal = tmp_path / "store.duckdb.wal"
     try:
@@ -326,8 +326,7 @@ class _StoreFailingUpkeep(DuckDBTraceStore):
 def test_failing_store_upkeep_is_reported_and_ingest_goes_on(tmp_path: Path) -> None:
     store = _StoreFailingUpkeep(tmp_path / "store.duckdb")
     pipeline = IngestPipeline(store)
-    log = IngestLog(tmp_path / "log", on_durable=pipeline.feed)
-    pipeline.attach(log)
+    log = _attached_log(tmp_path, pipeline)
     pipeline.start()
     trace_ids = [f"{i:032x}" for i in range(1, 4)]
     try:
