@@ -200,9 +200,19 @@ def migrate_from_1(con: duckdb.DuckDBPyConnection) -> None:
 def transaction(cur: duckdb.DuckDBPyConnection) -> Generator[None]:
     """BEGIN, then COMMIT when the block ends, or ROLLBACK when it raises (and re-raise)."""
     cur.execute("BEGIN TRANSACTION")
-    try:
+    with rolled_back_on_error(cur):
         yield
         cur.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def rolled_back_on_error(cur: duckdb.DuckDBPyConnection) -> Generator[None]:
+    """ROLLBACK the open transaction when the block raises (and re-raise).
+
+    For a block that sends its own BEGIN and COMMIT, each along with another statement.
+    """
+    try:
+        yield
     except BaseException:
         rollback(cur)
         raise

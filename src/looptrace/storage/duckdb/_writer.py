@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from looptrace.storage.duckdb._arrow import SPAN_READ_COLUMNS, columns_to_spans
 from looptrace.storage.duckdb._prepared import DuckDBPreparedBatch, partial_rollups
-from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rollback, transaction
+from looptrace.storage.duckdb._schema import LOG_POSITION_KEY, first_row, rolled_back_on_error, transaction
 from looptrace.storage.duckdb._summary import SUMMARY_COLUMNS, TraceRollup, rollups_to_arrow
 
 
@@ -88,15 +88,16 @@ def _with_store_resource_ids(
     return spans.set_column(column, "resource_id", ids), learnt, len(added)
 
 
-def _stored_rollups(cur: duckdb.DuckDBPyConnection, trace_ids: list[str], *, begin: bool) -> dict[str, TraceRollup]:
-    """The stored summaries of the batch's traces, by trace id; `begin`: open the transaction first.
+def _begin_and_read_stored_rollups(cur: duckdb.DuckDBPyConnection, trace_ids: list[str]) -> dict[str, TraceRollup]:
+    """Open the batch's transaction, and return the stored summaries of its traces, by trace id.
+
+    BEGIN is sent with the first query: one statement fewer (see `write_prepared`).
 
     Most of a batch's traces are new: a first pass over the trace_id column alone finds the
     few stored ones, and only those rows are read whole.
     """
     stored = cur.execute(
-        ("BEGIN TRANSACTION; " if begin else "")
-        + "SELECT list(trace_id) FROM trace_summary WHERE list_contains(?::VARCHAR[], trace_id)",
+        "BEGIN TRANSACTION; SELECT list(trace_id) FROM trace_summary WHERE list_contains(?::VARCHAR[], trace_id)",
         [trace_ids],
     ).fetchall()
     stored_ids: list[str] = stored[0][0] or []
@@ -185,9 +186,9 @@ def write_prepared(
     # a batch. Every statement takes the GIL back about five times inside DuckDB's Python client,
     # and under load each time waits behind the threads decoding and preparing spans: in
     # bench_ingest, BEGIN alone took 7.5 ms a batch and the UPDATE 3.4 ms.
-    try:
+    with rolled_back_on_error(cur):
         if batch.span_count:
-            stored = _stored_rollups(cur, [rollup.trace_id for rollup in batch.rollups], begin=True)
+            stored = _begin_and_read_stored_rollups(cur, [rollup.trace_id for rollup in batch.rollups])
             spans, partials = _drop_stored(cur, batch, stored)
             if spans.num_rows:
                 merged: list[TraceRollup] = []
@@ -223,9 +224,6 @@ def write_prepared(
             _insert(cur, "logs", batch.logs)
         # Parameters bind to the last statement of a string only: the position goes in as a literal.
         cur.execute(f"UPDATE meta SET value = {int(log_position)} WHERE key = '{LOG_POSITION_KEY}'; COMMIT")
-    except BaseException:
-        rollback(cur)
-        raise
     operations.update(new_operations)
     resources.remember(new_resources, added_resources)
 
