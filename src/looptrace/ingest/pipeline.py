@@ -283,7 +283,7 @@ class IngestPipeline:
             while not self._queue:
                 if self._closing:
                     return None
-                if self._in_flight == 0 and self._ready is None:
+                if self._in_flight == 0:  # counts a batch in the slot too, until it is written
                     self._idle.set()  # nothing queued, nothing in flight
                 self._cond.wait()
             self._in_flight += 1  # from now: the writer must not think ingest idle
