@@ -18,11 +18,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
-# The OTLP wire reader and the span normalizer compiled with mypyc (looptrace/_native.py); rebuilt when
-# a source changes (the script skips a module already built from its current source).
+# The ingest hot path (span model, OTLP wire reader, normalizer, Arrow columns) compiled by mypyc as one
+# group (looptrace/_native.py); rebuilt when one of its sources changes (the script keeps a current build).
 # scripts/build_native.py explains the fallback to pure Python (LOOPTRACE_NATIVE=0 skips it).
-NATIVE := src/looptrace/otlp/_protobuf_c.sha256 src/looptrace/ingest/_normalize_c.sha256
-$(NATIVE): $(STAMP) src/looptrace/otlp/_protobuf.py src/looptrace/ingest/normalize.py scripts/build_native.py
+NATIVE_SOURCES := src/looptrace/model.py src/looptrace/otlp/_protobuf.py src/looptrace/ingest/normalize.py \
+	src/looptrace/storage/duckdb/_arrow.py src/looptrace/storage/duckdb/_summary.py \
+	src/looptrace/storage/duckdb/_prepared.py
+NATIVE := src/looptrace/_compiled/SOURCES.sha256
+$(NATIVE): $(STAMP) $(NATIVE_SOURCES) src/looptrace/_native.py scripts/build_native.py
 	$(BIN)/python scripts/build_native.py
 
 install: $(STAMP) $(NATIVE)  ## create .venv and install looptrace with every extra the tests need
@@ -47,4 +50,4 @@ unit: install
 test: lint typecheck unit  ## everything CI runs: ruff, pyright, pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build src/looptrace/otlp/_protobuf_c* src/looptrace/ingest/_normalize_c*
+	rm -rf $(VENV) .pytest_cache .ruff_cache build src/looptrace/_compiled src/looptrace/otlp/_protobuf_c* src/looptrace/ingest/_normalize_c*

@@ -3,7 +3,7 @@
 Stages, as the pipeline runs them on one batch:
 
     decode     OTLP protobuf → model Spans (`looptrace.otlp.decode.decode_traces`)
-    normalize  promoted fields, cost, duplicate flags (`normalize_spans` of `looptrace.ingest.prepare.NORMALIZER`,
+    normalize  promoted fields, cost, duplicate flags (`looptrace.ingest.normalize.normalize_spans`,
                the mypyc-compiled twin when built)
     to_arrow   Spans → Arrow table (`looptrace.storage.duckdb._arrow.spans_to_arrow`, also inside prepare)
     prepare    the store's batch preparer: dedup in the batch, partial summaries, to_arrow (in the
@@ -38,7 +38,7 @@ sys.path.insert(0, str(_ROOT / "tests"))
 import bench_ingest as b  # noqa: E402
 
 from looptrace import pricing  # noqa: E402
-from looptrace.ingest.prepare import NORMALIZER  # noqa: E402
+from looptrace.ingest import normalize as normalizer  # noqa: E402
 from looptrace.model import Span  # noqa: E402
 from looptrace.otlp.decode import decode_traces  # noqa: E402
 from looptrace.storage.api import PreparedBatch  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
 
         def normalize(spans: list[list[Span]] = spans) -> None:
             for batch in spans:
-                NORMALIZER.normalize_spans(batch, [])
+                normalizer.normalize_spans(batch, [])
 
         def to_arrow(spans: list[list[Span]] = spans) -> None:
             for batch in spans:

@@ -1,22 +1,21 @@
-"""Compile the ingest hot path with mypyc: the OTLP wire reader (3x faster) and the span normalizer (1.35x).
+"""Compile the ingest hot path with mypyc, as one group (see `looptrace._native`).
 
     .venv/bin/python scripts/build_native.py          # `make install` runs it
 
-Each module in `MODULES` (see `looptrace._native`) is copied to `build/native/looptrace/<package>/<name>_c.py`
-with the SHA-256 of its source appended, compiled there with mypyc (the rest of `src/` on MYPYPATH for
-the types it imports), and its extension modules are copied next to the source. At import,
-`looptrace._native.compiled_twin` uses a compiled module only when its recorded SHA-256 matches the
-current source: an edited source is never shadowed by a stale build, it just runs pure Python until
-the next `make install`. A module already built from its current source is not compiled again.
+The modules in `looptrace._native.GROUP` (the span model, the OTLP wire reader, the span normalizer
+and the Arrow column builder) are compiled together by `mypyc.build.mypycify` in `build/native/`, and
+their extension modules are copied to `src/looptrace/_compiled/` with the SHA-256 of the sources they
+came from. At import, `looptrace._native`'s finder serves them under their own names only while that
+digest matches the current sources: an edited source is never shadowed by a stale build, it just runs
+pure Python until the next `make install`. A build already made from the current sources is kept.
 
 Exits 0 with a warning when mypyc or a C compiler is missing: the server then runs pure Python
-(decode about 9 µs per span instead of 3, normalize about 7 instead of 5), everything else is the
-same. Set LOOPTRACE_NATIVE=0 to skip the build.
+(decode about 9 µs per span instead of 3), everything else is the same. Set LOOPTRACE_NATIVE=0 to skip
+the build.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -25,75 +24,79 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+sys.path.insert(0, str(ROOT / "src"))
+
+from looptrace import _native  # noqa: E402
+
 BUILD = ROOT / "build" / "native"
-MODULES: tuple[tuple[str, str], ...] = (
-    ("looptrace/otlp/_protobuf.py", "_protobuf_c"),
-    ("looptrace/ingest/normalize.py", "_normalize_c"),
+
+_SETUP = """
+from mypyc.build import mypycify
+from setuptools import setup
+
+setup(
+    name="looptrace-native",
+    ext_modules=mypycify({paths!r}, group_name="looptrace_native", opt_level="3"),
+    script_args=["build_ext", "--build-lib", {lib!r}, "--build-temp", {temp!r}],
 )
-"""(source path under src/, name of its compiled twin in the same package)."""
+"""
 
 
-def source_sha256(path: Path) -> str:
-    """The digest `looptrace._native.compiled_twin` compares with the compiled module's SOURCE_SHA256."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _installed(sha: str) -> bool:
+    return (
+        _native.STAMP.is_file()
+        and _native.STAMP.read_text().strip() == sha
+        and all(_native.extension_path(m) is not None for m in (*_native.GROUP, _native.GROUP_LIBRARY))
+    )
 
 
-def _installed(package_dir: Path, twin: str, sha: str) -> bool:
-    stamp = package_dir / f"{twin}.sha256"
-    return stamp.is_file() and stamp.read_text().strip() == sha and any(package_dir.glob(f"{twin}.*.so"))
-
-
-def _build(source: Path, twin: str, mypyc: Path) -> bool:
-    """Compile `source` as its twin and install the extension next to it; False (with a message) on failure."""
-    sha = source_sha256(source)
-    package_dir = source.parent
-    if _installed(package_dir, twin, sha):
-        (package_dir / f"{twin}.sha256").touch()  # make's target is older than its source, not stale
+def build() -> bool:
+    """Compile the group and install it; True when the installed build is current, False (with a message) on failure."""
+    sha = _native.sources_sha256()
+    if _installed(sha):
+        _native.STAMP.touch()  # make's target is older than a source, not stale
         return True
-    relative = package_dir.relative_to(SRC)
-    build = BUILD / twin
-    shutil.rmtree(build, ignore_errors=True)
-    target = build / relative
-    target.mkdir(parents=True)
-    for depth in range(1, len(relative.parts) + 1):
-        (build.joinpath(*relative.parts[:depth]) / "__init__.py").write_text("")
-    stamp_line = f"\n\n# The SHA-256 of the {source.name} this was built from.\nSOURCE_SHA256 = {sha!r}\n"
-    (target / f"{twin}.py").write_text(source.read_text() + stamp_line)
-    print(f"build_native: compiling {relative / source.name} with mypyc (about 30 s) ...", flush=True)
+    shutil.rmtree(BUILD, ignore_errors=True)
+    BUILD.mkdir(parents=True)
+    lib = BUILD / "lib"
+    paths = [str(_native.source_path(m)) for m in _native.GROUP]
+    options = ["--ignore-missing-imports"]  # pyarrow has no type information: mypyc treats it as Any
+    script = _SETUP.format(paths=[*options, *paths], lib=str(lib), temp=str(BUILD / "temp"))
+    print(f"build_native: compiling {len(paths)} modules with mypyc (about a minute) ...", flush=True)
     started = time.monotonic()
-    env = dict(os.environ, MYPYPATH=str(SRC))
+    env = dict(os.environ, MYPYPATH=str(_native.SOURCE_ROOT))
     result = subprocess.run(
-        [str(mypyc), str(relative / f"{twin}.py")], cwd=build, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script], cwd=BUILD, env=env, capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         print(result.stdout[-4000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
-        print(f"build_native: mypyc failed (above); {source.name} stays pure Python", file=sys.stderr)
+        print("build_native: mypyc failed (above); the ingest path stays pure Python", file=sys.stderr)
         return False
-    built = sorted(target.glob(f"{twin}*.so")) + sorted(build.glob("*__mypyc*.so"))
+    built = sorted(p for p in lib.rglob("*") if p.is_file() and p.suffix in (".so", ".pyd"))
     if not built:
-        print(f"build_native: mypyc produced no extension module; {source.name} stays pure Python", file=sys.stderr)
+        print("build_native: mypyc produced no extension module; the ingest path stays pure Python", file=sys.stderr)
         return False
-    for old in package_dir.glob(f"{twin}*.so"):
-        old.unlink()
+    shutil.rmtree(_native.COMPILED_DIR, ignore_errors=True)
     for path in built:
-        shutil.copy2(path, package_dir / path.name)
-    (package_dir / f"{twin}.sha256").write_text(sha + "\n")
-    print(f"build_native: done in {time.monotonic() - started:.0f} s ({', '.join(p.name for p in built)})")
+        target = _native.COMPILED_DIR / path.relative_to(lib)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    _native.STAMP.write_text(sha + "\n")
+    print(f"build_native: done in {time.monotonic() - started:.0f} s ({len(built)} extension modules)")
     return True
 
 
 def main() -> int:
-    """Build every module whose installed twin does not match its source; 0 unless a build itself broke."""
+    """Build the group unless its installed build matches the sources; 0 unless a build itself broke."""
     if os.environ.get("LOOPTRACE_NATIVE", "1") == "0":
-        print("build_native: LOOPTRACE_NATIVE=0, keeping the pure-Python decoder and normalizer")
+        print("build_native: LOOPTRACE_NATIVE=0, keeping the ingest path pure Python")
         return 0
-    mypyc = Path(sys.executable).with_name("mypyc")
-    if not mypyc.exists():
+    try:
+        import mypyc  # noqa: F401
+    except ImportError:
         print("build_native: mypyc is not installed (pip install mypy); the ingest path stays pure Python")
         return 0
-    for source, twin in MODULES:
-        _build(SRC / source, twin, mypyc)
+    build()
     return 0
 
 

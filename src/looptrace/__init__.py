@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import typing as _typing
 
+from looptrace import _native
+
+_native.install()  # the compiled ingest modules, when built from the current sources
+
 if _typing.TYPE_CHECKING:
     from looptrace.sdk import (
         AdvancedOptions,

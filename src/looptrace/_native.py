@@ -1,39 +1,131 @@
-"""Modules compiled by mypyc (scripts/build_native.py), used only when built from the current source.
+"""The ingest hot path compiled by mypyc (scripts/build_native.py), used only when built from the current source.
 
-    otlp/_protobuf.py     ─► otlp/_protobuf_c      the OTLP wire reader (~3x faster)
-    ingest/normalize.py   ─► ingest/_normalize_c   the span normalizer (~1.35x faster)
+    looptrace/model.py                     the span model: native classes, direct field access
+    looptrace/otlp/_protobuf.py            the OTLP wire reader (~3x faster than pure Python)
+    looptrace/ingest/normalize.py          the span normalizer
+    looptrace/storage/duckdb/_arrow.py     spans → Arrow columns
+    looptrace/storage/duckdb/_summary.py   per-trace rollups
+    looptrace/storage/duckdb/_prepared.py  a batch prepared for the writer
 
-The build copies each source to a `_c` twin with the SHA-256 of its text appended and compiles
-the twin. `compiled_twin` imports the twin and compares that digest with the source as it is
-now: after an edit, a stale build is ignored (with a warning) rather than silently run, and the
-pure-Python module runs until the next `make install`.
+These modules are compiled together, as one group: compiled code then builds a `Span` with a native
+constructor and reads its fields directly, where a pure-Python `Span` costs an interpreted
+`__init__` and an attribute lookup per field. The extension modules go to `looptrace/_compiled/`
+(not beside the sources), with the SHA-256 of the group's sources. `install()` (run by
+`looptrace/__init__.py`) puts a finder first on `sys.meta_path` that serves the compiled modules
+under their own names, but only while that digest matches the sources as they are now: all of
+them or none. After an edit, a stale build is ignored (with a warning) rather than silently run,
+and the pure-Python modules run until the next `make install`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import logging
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 _log = logging.getLogger(__name__)
 
+GROUP: tuple[str, ...] = (
+    "looptrace.model",
+    "looptrace.otlp._protobuf",
+    "looptrace.ingest.normalize",
+    "looptrace.storage.duckdb._arrow",
+    "looptrace.storage.duckdb._summary",
+    "looptrace.storage.duckdb._prepared",
+)
+"""The modules compiled together, by full name."""
+GROUP_LIBRARY = "looptrace_native__mypyc"
+"""The shared library mypyc builds for the group (`mypycify(group_name="looptrace_native")`)."""
 
-def compiled_twin(source: ModuleType, twin_name: str) -> ModuleType | None:
-    """The compiled twin `twin_name` of `source` if it is built from `source`'s current text, else None.
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+"""The directory holding the `looptrace` package (src/)."""
+COMPILED_DIR = Path(__file__).resolve().parent / "_compiled"
+"""Where scripts/build_native.py installs the group's extension modules."""
+STAMP = COMPILED_DIR / "SOURCES.sha256"
+"""The digest of the sources the installed build was compiled from."""
 
-    Args:
-        source: The pure-Python module (its file is hashed).
-        twin_name: The compiled module's full name, e.g. "looptrace.otlp._protobuf_c".
-    """
-    try:
-        compiled = importlib.import_module(twin_name)
-    except ImportError:
-        return None
-    assert source.__file__ is not None  # a module loaded from a file
-    digest = hashlib.sha256(Path(source.__file__).read_bytes()).hexdigest()
-    if getattr(compiled, "SOURCE_SHA256", None) != digest:
-        _log.warning("the compiled %s is older than %s; using pure Python (make install)", twin_name, source.__name__)
-        return None
-    return compiled
+
+def source_path(module: str) -> Path:
+    """The .py file of a module of the group."""
+    return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def sources_sha256(modules: Sequence[str] = GROUP) -> str:
+    """One SHA-256 over the group's sources, in order: what a build records and what `install` checks."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(module.encode() + b"\0" + source_path(module).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def extension_path(module: str) -> Path | None:
+    """The installed extension module for `module` (a group member or the group library), if any."""
+    base = COMPILED_DIR.joinpath(*module.split("."))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = base.with_name(base.name + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_compiled(module: ModuleType) -> bool:
+    """Whether `module` was loaded from the compiled build."""
+    spec = module.__spec__
+    return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
+
+
+class _CompiledFinder(importlib.abc.MetaPathFinder):
+    """Serves the group's compiled modules while the build matches the sources; nothing otherwise."""
+
+    def __init__(self) -> None:
+        self._names = frozenset((*GROUP, GROUP_LIBRARY))
+        self._current: bool | None = None
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self._names or not self._build_is_current():
+            return None
+        extension = extension_path(fullname)
+        if extension is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, extension)
+
+    def _build_is_current(self) -> bool:
+        if self._current is None:
+            try:
+                built = STAMP.read_text().strip()
+                self._current = built == sources_sha256()
+            except OSError:
+                self._current = False
+                return False
+            if not self._current:
+                _log.warning(
+                    "the compiled ingest modules are older than their sources; using pure Python (make install)"
+                )
+        return self._current
+
+
+def install() -> None:
+    """Put the finder for the compiled group first on `sys.meta_path` (once; nothing when no build is installed)."""
+    if not STAMP.is_file() or any(isinstance(finder, _CompiledFinder) for finder in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _CompiledFinder())
+
+
+def load_pure(module: str) -> ModuleType:
+    """The pure-Python source of a group member, loaded apart as `<module>__pure`: for tests that hold the two alike."""
+    spec = importlib.util.spec_from_file_location(f"{module}__pure", source_path(module))
+    assert spec is not None and spec.loader is not None  # a .py file always has a source loader
+    pure = sys.modules.get(spec.name)
+    if pure is None:
+        pure = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = pure  # dataclasses look their module up while the class is made
+        spec.loader.exec_module(pure)
+    return pure

@@ -31,13 +31,22 @@ CostSource = Literal["reported", "computed", "unknown"]
 SpanKind = Literal["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class SpanEvent:
     """A timestamped event on a span (an exception, a GenAI content event, a user event)."""
 
     name: str
     time_ns: int
     attributes: Attributes = field(default_factory=dict[str, AttributeValue])
+
+    def __init__(self, name: str, time_ns: int, attributes: Attributes | None = None) -> None:  # see Span.__init__
+        self.name = name
+        self.time_ns = time_ns
+        self.attributes = {} if attributes is None else attributes
+
+    def __reduce__(self) -> tuple[type[SpanEvent], tuple[Any, ...]]:
+        """Pickle as a constructor call (a compiled build's native class cannot be made empty)."""
+        return (SpanEvent, (self.name, self.time_ns, self.attributes))
 
 
 @dataclass(slots=True)
@@ -49,7 +58,7 @@ class SpanLink:
     attributes: Attributes = field(default_factory=dict[str, AttributeValue])
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Span:
     """One span: OTLP identity and payload plus the promoted LLM fields."""
 
@@ -93,6 +102,87 @@ class Span:
     iteration: int | None = None
     is_duplicate_llm: bool = False
     """True when another span in the trace already describes the same LLM call (rollups skip it)."""
+
+    def __init__(
+        self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_span_id: SpanId | None,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        kind: SpanKind = "INTERNAL",
+        status_code: StatusCode = "UNSET",
+        status_message: str = "",
+        service_name: str = "unknown_service",
+        resource_attributes: Attributes | None = None,
+        scope_name: str = "",
+        scope_version: str = "",
+        attributes: Attributes | None = None,
+        events: list[SpanEvent] | None = None,
+        links: list[SpanLink] | None = None,
+        category: Category = "other",
+        provider: str | None = None,
+        request_model: str | None = None,
+        response_model: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        cost_usd: float | None = None,
+        cost_source: CostSource | None = None,
+        finish_reason: str | None = None,
+        tool_name: str | None = None,
+        tool_call_id: str | None = None,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        agent_name: str | None = None,
+        iteration: int | None = None,
+        is_duplicate_llm: bool = False,
+    ) -> None:
+        """The dataclass's own __init__, written out; a None mapping or list stands for a new empty one.
+
+        Compiled with this module (scripts/build_native.py) it is a native constructor, which the
+        generated one is not (mypyc runs that as Python). tests/test_model.py holds it to the fields.
+        """
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_span_id = parent_span_id
+        self.name = name
+        self.start_ns = start_ns
+        self.end_ns = end_ns
+        self.kind = kind
+        self.status_code = status_code
+        self.status_message = status_message
+        self.service_name = service_name
+        self.resource_attributes = {} if resource_attributes is None else resource_attributes
+        self.scope_name = scope_name
+        self.scope_version = scope_version
+        self.attributes = {} if attributes is None else attributes
+        self.events = [] if events is None else events
+        self.links = [] if links is None else links
+        self.category = category
+        self.provider = provider
+        self.request_model = request_model
+        self.response_model = response_model
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.cost_usd = cost_usd
+        self.cost_source = cost_source
+        self.finish_reason = finish_reason
+        self.tool_name = tool_name
+        self.tool_call_id = tool_call_id
+        self.session_id = session_id
+        self.user_id = user_id
+        self.agent_name = agent_name
+        self.iteration = iteration
+        self.is_duplicate_llm = is_duplicate_llm
+
+    def __reduce__(self) -> tuple[type[Span], tuple[Any, ...]]:
+        """Pickle as a constructor call (a compiled build's native class cannot be made empty)."""
+        return (Span, tuple([getattr(self, name) for name in _SPAN_FIELDS]))
 
     @property
     def duration_ns(self) -> int:

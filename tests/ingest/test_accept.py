@@ -11,10 +11,11 @@ import orjson
 import pytest
 
 from looptrace.ingest import accept as accept_module
+from looptrace.ingest import normalize
 from looptrace.ingest.accept import accept
 from looptrace.ingest.log import IngestLog, LogEntry, RecordKind
 from looptrace.ingest.pipeline import IngestPipeline
-from looptrace.ingest.prepare import NORMALIZER, Prepared, Record, prepare
+from looptrace.ingest.prepare import Prepared, Record, prepare
 from looptrace.model import Span
 from looptrace.otlp.decode import DecodedTraces, decode_traces
 from looptrace.storage.duckdb import DuckDBTraceStore
@@ -42,7 +43,7 @@ def test_accept_normalizes_the_spans_of_a_request_once_it_is_appended(tmp_path: 
     records: list[Record] = []
     log = IngestLog(tmp_path / "log", on_durable=records.extend)
     try:
-        accept(log, "traces", "json", _body(), NORMALIZER.normalize_span).durable.result(timeout=10)
+        accept(log, "traces", "json", _body(), normalize.normalize_span).durable.result(timeout=10)
     finally:
         log.close()
     decoded = records[0][1]
@@ -62,7 +63,7 @@ def test_accept_without_a_normalizer_or_past_the_size_limit_leaves_the_spans_to_
     try:
         accept(log, "traces", "json", _body()).durable.result(timeout=10)
         monkeypatch.setattr(accept_module, "NORMALIZE_AHEAD_MAX_SPANS", 2)  # the request holds 3
-        accept(log, "traces", "json", _body(), NORMALIZER.normalize_span).durable.result(timeout=10)
+        accept(log, "traces", "json", _body(), normalize.normalize_span).durable.result(timeout=10)
     finally:
         log.close()
     for _, decoded in records:
@@ -106,7 +107,7 @@ def test_the_pipeline_waits_for_a_receiver_still_normalizing_and_keeps_what_it_d
         time.sleep(0.2)
         assert preparing.is_alive()  # waiting for the receiver, not normalizing beside it
         for span in decoded.spans:
-            NORMALIZER.normalize_span(span)
+            normalize.normalize_span(span)
             span.session_id = "set-by-the-receiver"  # the pipeline normalizing again would clear it
         normalized.set_result(True)
         preparing.join(timeout=10)
@@ -122,6 +123,6 @@ def test_with_an_ingest_worker_receivers_do_not_normalize(tmp_path: Path) -> Non
     store = DuckDBTraceStore(tmp_path / "store.duckdb")
     try:
         assert IngestPipeline(store, worker=True).span_normalizer is None  # the worker decodes and normalizes
-        assert IngestPipeline(store).span_normalizer is NORMALIZER.normalize_span
+        assert IngestPipeline(store).span_normalizer is normalize.normalize_span
     finally:
         store.close()

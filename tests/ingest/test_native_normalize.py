@@ -1,7 +1,8 @@
 """The mypyc-compiled normalizer (scripts/build_native.py) must normalize exactly like the pure-Python one.
 
-The ingest path runs the compiled twin (`looptrace.ingest.prepare.NORMALIZER`) whenever it is built; the
-other normalizer tests run the pure-Python module. These tests hold the two to the same spans on every
+Whenever the compiled group is built and current (`looptrace._native`), `looptrace.ingest.normalize` is the
+compiled module, in the server and in every other test. These tests hold the pure-Python source, loaded
+apart, to the same spans on every
 real producer fixture and on thousands of random spans made of the keys the semantic-convention table
 reads, with values of every type a producer may send (a type the compiled code does not expect would
 raise TypeError there and nowhere else), and check that the build is in use.
@@ -17,13 +18,15 @@ from typing import Any
 
 import pytest
 
-from looptrace import semconv
-from looptrace.ingest import normalize, prepare
+from looptrace import _native, semconv
+from looptrace.ingest import normalize
 from looptrace.model import LogRecord, Span, SpanEvent
 from looptrace.otlp.decode import decode_logs, decode_traces
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "producers"
-COMPILED = prepare.NORMALIZER
+COMPILED = normalize
+PURE = _native.load_pure("looptrace.ingest.normalize")
+BUILT = _native.is_compiled(normalize)
 _KEYS = sorted(
     {value for name, value in vars(semconv).items() if name.isupper() and isinstance(value, str) and "." in value}
 )
@@ -89,11 +92,11 @@ def _random_spans(rng: random.Random, count: int) -> list[Span]:
     return spans
 
 
-@pytest.mark.skipif(COMPILED is normalize, reason="the compiled normalizer is not built here")
+@pytest.mark.skipif(not BUILT, reason="the compiled normalizer is not built here")
 def test_compiled_and_pure_normalizers_agree_on_every_real_producer() -> None:
     for name, traces, logs in _fixture_batches():
         outcomes = []
-        for module in (COMPILED, normalize):
+        for module in (COMPILED, PURE):
             spans = decode_traces(traces, "protobuf").spans
             records = decode_logs(logs, "protobuf").logs if logs is not None else []
             outcomes.append(_outcome(module, spans, records))
@@ -101,14 +104,14 @@ def test_compiled_and_pure_normalizers_agree_on_every_real_producer() -> None:
         assert outcomes[0][0] == "ok", name
 
 
-@pytest.mark.skipif(COMPILED is normalize, reason="the compiled normalizer is not built here")
+@pytest.mark.skipif(not BUILT, reason="the compiled normalizer is not built here")
 def test_compiled_and_pure_normalizers_agree_on_random_spans_of_every_value_type() -> None:
     rng = random.Random(20261126)
     compared = 0
     for _ in range(60):
         seed = rng.randrange(1 << 30)
         count = rng.randint(1, 80)
-        outcomes = [_outcome(module, _random_spans(random.Random(seed), count), []) for module in (COMPILED, normalize)]
+        outcomes = [_outcome(module, _random_spans(random.Random(seed), count), []) for module in (COMPILED, PURE)]
         assert outcomes[0] == outcomes[1], seed
         compared += count
     assert compared > 1000
@@ -118,7 +121,6 @@ def test_the_compiled_normalizer_is_built_current_and_in_use_unless_opted_out() 
     # `make install` (so `make test` and CI) builds it whenever normalize.py changes; the tests must
     # exercise the code the server runs. LOOPTRACE_NATIVE=0 opts out and runs pure Python.
     if os.environ.get("LOOPTRACE_NATIVE") == "0":
-        assert COMPILED is normalize
+        assert not BUILT
         return
-    assert COMPILED is not normalize, "run `make install` to build the compiled normalizer"
-    assert COMPILED.__name__ == "looptrace.ingest._normalize_c"
+    assert BUILT, "run `make install` to build the compiled ingest modules"

@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 
+from looptrace import _native
 from looptrace.otlp import _protobuf, decode
 from looptrace.otlp._types import OTLPDecodeError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "producers"
+PURE = _native.load_pure("looptrace.otlp._protobuf")
+BUILT = _native.is_compiled(_protobuf)
 
 
 def _outcome(module: ModuleType, function: str, body: bytes) -> tuple[str, Any]:
@@ -55,14 +58,14 @@ def _mutations(body: bytes, rng: random.Random, count: int) -> list[bytes]:
     return out
 
 
-@pytest.mark.skipif(decode.WIRE_READER is _protobuf, reason="the compiled decoder is not built here")
+@pytest.mark.skipif(not BUILT, reason="the compiled decoder is not built here")
 def test_compiled_and_pure_decoders_agree_on_real_producers_and_corrupted_bodies() -> None:
     rng = random.Random(20261125)
     compared = 0
     for name, body in _bodies():
         function = "decode_logs_protobuf" if ".logs." in name else "decode_traces_protobuf"
         for candidate in [body, *_mutations(body, rng, 150)]:
-            assert _outcome(decode.WIRE_READER, function, candidate) == _outcome(_protobuf, function, candidate), name
+            assert _outcome(_protobuf, function, candidate) == _outcome(PURE, function, candidate), name
             compared += 1
     assert compared > 1000
 
@@ -71,7 +74,7 @@ def test_the_compiled_decoder_is_built_current_and_in_use_unless_opted_out() -> 
     # `make install` (so `make test` and CI) builds it whenever _protobuf.py changes; the tests must
     # exercise the code the server runs. LOOPTRACE_NATIVE=0 opts out and runs pure Python.
     if os.environ.get("LOOPTRACE_NATIVE") == "0":
-        assert decode.WIRE_READER is _protobuf
+        assert not BUILT
         return
-    assert decode.WIRE_READER is not _protobuf, "run `make install` to build the compiled OTLP decoder"
-    assert decode.decode_traces_protobuf is decode.WIRE_READER.decode_traces_protobuf
+    assert BUILT, "run `make install` to build the compiled ingest modules"
+    assert decode.decode_traces_protobuf is _protobuf.decode_traces_protobuf

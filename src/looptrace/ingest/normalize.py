@@ -49,9 +49,9 @@ batch are seen (an exporter sends a parent and its child together in practice).
 Cost per span: a few dict lookups per table entry, no regex, no JSON parsing except for the rare
 tool-use decision whose tool name is only in the content.
 
-This module is also compiled by mypyc (scripts/build_native.py; the ingest path runs the compiled twin,
-`looptrace.ingest.prepare.NORMALIZER`): a local variable must keep one type, and tests/ingest/
-test_native_normalize.py holds both to the same results.
+This module is also compiled by mypyc, with the span model (`looptrace._native`; the compiled build runs
+whenever it is current): a local variable must keep one type, and tests/ingest/test_native_normalize.py
+holds the compiled and the pure-Python module to the same results.
 """
 
 from __future__ import annotations

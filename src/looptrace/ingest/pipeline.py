@@ -37,8 +37,9 @@ from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
+from looptrace.ingest import normalize
 from looptrace.ingest.log import IngestLog, LogEntry
-from looptrace.ingest.prepare import NORMALIZER, Prepared, PrepareWorker, Record, prepare
+from looptrace.ingest.prepare import Prepared, PrepareWorker, Record, prepare
 from looptrace.model import Span
 from looptrace.otlp.decode import DecodedLogs, DecodedTraces
 from looptrace.storage.api import TraceWriter
@@ -167,7 +168,7 @@ class IngestPipeline:
 
         None with an ingest worker: the worker is sent the records' bytes and normalizes what it decodes.
         """
-        return None if self._use_worker else NORMALIZER.normalize_span
+        return None if self._use_worker else normalize.normalize_span
 
     def has_room(self) -> bool:
         """Whether receivers may accept now: the decoded backlog is under `max_decoded_spans`.

@@ -30,11 +30,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from types import ModuleType
 
 from looptrace import pricing
 from looptrace._gc import collector_paused, freeze_startup_heap
-from looptrace._native import compiled_twin
 from looptrace.ingest import normalize
 from looptrace.ingest.accept import decode_record
 from looptrace.ingest.log import LogEntry
@@ -43,9 +41,6 @@ from looptrace.otlp.decode import DecodedLogs, DecodedTraces, OTLPDecodeError
 from looptrace.storage.api import BatchPreparer, PreparedBatch
 
 _log = logging.getLogger(__name__)
-
-NORMALIZER: ModuleType = compiled_twin(normalize, "looptrace.ingest._normalize_c") or normalize
-"""The module whose `normalize_spans` runs: the mypyc-compiled twin when built and current (`looptrace._native`)."""
 
 Record = tuple[LogEntry, DecodedTraces | DecodedLogs | None]
 """A durable record, with its decoded form when the receiver's is still at hand."""
@@ -84,7 +79,7 @@ def prepare(preparer: BatchPreparer, records: Sequence[Record]) -> Prepared:
             logs.extend(decoded.logs)
     normalize_error = None
     try:
-        NORMALIZER.normalize_spans(spans, logs, not_normalized)
+        normalize.normalize_spans(spans, logs, not_normalized)
     except Exception as exc:  # a normalizer bug must not lose data: store the spans as decoded
         normalize_error = f"normalize failed for a batch of {len(spans)} spans; storing them unnormalized: {exc!r}"
     return Prepared(preparer(spans, logs), skipped, normalize_error)

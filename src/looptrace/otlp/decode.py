@@ -16,18 +16,11 @@ Thread-safety: every function is pure; results are new objects owned by the call
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Literal, Protocol
 
-from looptrace._native import compiled_twin
-from looptrace.otlp import _protobuf
 from looptrace.otlp._json import decode_logs_json, decode_traces_json
+from looptrace.otlp._protobuf import decode_logs_protobuf, decode_traces_protobuf
 from looptrace.otlp._types import DecodedLogs, DecodedTraces, OTLPDecodeError
-
-WIRE_READER: ModuleType = compiled_twin(_protobuf, "looptrace.otlp._protobuf_c") or _protobuf
-"""The module whose decode_*_protobuf functions run: `_protobuf_c` when built and current, else `_protobuf`."""
-decode_traces_protobuf = WIRE_READER.decode_traces_protobuf
-decode_logs_protobuf = WIRE_READER.decode_logs_protobuf
 
 __all__ = [
     "DecodedLogs",
