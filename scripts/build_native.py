@@ -16,6 +16,7 @@ the build.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -29,6 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from looptrace import _native  # noqa: E402
 
 BUILD = ROOT / "build" / "native"
+COMPILED_DIR = Path(_native.COMPILED_DIR)
+STAMP = Path(_native.STAMP)
 
 _SETUP = """
 from mypyc.build import mypycify
@@ -44,8 +47,8 @@ setup(
 
 def _installed(sha: str) -> bool:
     return (
-        _native.STAMP.is_file()
-        and _native.STAMP.read_text().strip() == sha
+        STAMP.is_file()
+        and STAMP.read_text().strip() == sha
         and all(_native.extension_path(m) is not None for m in (*_native.GROUP, _native.GROUP_LIBRARY))
     )
 
@@ -54,7 +57,7 @@ def build() -> bool:
     """Compile the group and install it; True when the installed build is current, False (with a message) on failure."""
     sha = _native.sources_sha256()
     if _installed(sha):
-        _native.STAMP.touch()  # make's target is older than a source, not stale
+        STAMP.touch()  # make's target is older than a source, not stale
         return True
     shutil.rmtree(BUILD, ignore_errors=True)
     BUILD.mkdir(parents=True)
@@ -76,24 +79,22 @@ def build() -> bool:
     if not built:
         print("build_native: mypyc produced no extension module; the ingest path stays pure Python", file=sys.stderr)
         return False
-    shutil.rmtree(_native.COMPILED_DIR, ignore_errors=True)
+    shutil.rmtree(COMPILED_DIR, ignore_errors=True)
     for path in built:
-        target = _native.COMPILED_DIR / path.relative_to(lib)
+        target = COMPILED_DIR / path.relative_to(lib)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    _native.STAMP.write_text(sha + "\n")
+    STAMP.write_text(sha + "\n")
     print(f"build_native: done in {time.monotonic() - started:.0f} s ({len(built)} extension modules)")
     return True
 
 
 def main() -> int:
-    """Build the group unless its installed build matches the sources; 0 unless a build itself broke."""
+    """Build the group unless its installed build is current; always 0 (a failed build says why, pure Python runs)."""
     if os.environ.get("LOOPTRACE_NATIVE", "1") == "0":
         print("build_native: LOOPTRACE_NATIVE=0, keeping the ingest path pure Python")
         return 0
-    try:
-        import mypyc  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("mypyc") is None:
         print("build_native: mypyc is not installed (pip install mypy); the ingest path stays pure Python")
         return 0
     build()

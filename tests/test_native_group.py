@@ -42,7 +42,7 @@ def test_a_build_whose_digest_no_longer_matches_the_sources_is_not_served(
 ) -> None:
     stamp = tmp_path / "SOURCES.sha256"
     stamp.write_text("0" * 64 + "\n")  # what a build of older sources recorded
-    monkeypatch.setattr(_native, "STAMP", stamp)
+    monkeypatch.setattr(_native, "STAMP", str(stamp))
     finder = _native._CompiledFinder()
     assert all(finder.find_spec(name, None) is None for name in (*_native.GROUP, _native.GROUP_LIBRARY))
     assert "older than their sources" in caplog.text
@@ -60,7 +60,7 @@ def test_the_digest_covers_every_source_of_the_group(tmp_path: Path, monkeypatch
         target = copy.joinpath(*name.split(".")).with_suffix(".py")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(_native.source_path(name).read_bytes())
-    monkeypatch.setattr(_native, "SOURCE_ROOT", copy)
+    monkeypatch.setattr(_native, "SOURCE_ROOT", str(copy))
     before = _native.sources_sha256()
     for name in _native.GROUP:
         path = _native.source_path(name)

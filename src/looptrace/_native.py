@@ -15,21 +15,23 @@ constructor and reads its fields directly, where a pure-Python `Span` costs an i
 under their own names, but only while that digest matches the sources as they are now: all of
 them or none. After an edit, a stale build is ignored (with a warning) rather than silently run,
 and the pure-Python modules run until the next `make install`.
+
+`import looptrace` runs `install()`, so the SDK pays for this module: it imports only `os` and
+`sys` up front (the digest, the import machinery and logging load when a group module is first
+imported, i.e. in the server), and paths are strings.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
-import logging
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-_log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from pathlib import Path
+    from types import ModuleType
 
 GROUP: tuple[str, ...] = (
     "looptrace.model",
@@ -43,21 +45,25 @@ GROUP: tuple[str, ...] = (
 GROUP_LIBRARY = "looptrace_native__mypyc"
 """The shared library mypyc builds for the group (`mypycify(group_name="looptrace_native")`)."""
 
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT: str = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 """The directory holding the `looptrace` package (src/)."""
-COMPILED_DIR = Path(__file__).resolve().parent / "_compiled"
+COMPILED_DIR: str = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_compiled")
 """Where scripts/build_native.py installs the group's extension modules."""
-STAMP = COMPILED_DIR / "SOURCES.sha256"
+STAMP: str = os.path.join(COMPILED_DIR, "SOURCES.sha256")
 """The digest of the sources the installed build was compiled from."""
 
 
 def source_path(module: str) -> Path:
     """The .py file of a module of the group."""
-    return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    from pathlib import Path
+
+    return Path(SOURCE_ROOT, *module.split(".")).with_suffix(".py")
 
 
 def sources_sha256(modules: Sequence[str] = GROUP) -> str:
     """One SHA-256 over the group's sources, in order: what a build records and what `install` checks."""
+    import hashlib
+
     digest = hashlib.sha256()
     for module in modules:
         digest.update(module.encode() + b"\0" + source_path(module).read_bytes() + b"\0")
@@ -66,7 +72,10 @@ def sources_sha256(modules: Sequence[str] = GROUP) -> str:
 
 def extension_path(module: str) -> Path | None:
     """The installed extension module for `module` (a group member or the group library), if any."""
-    base = COMPILED_DIR.joinpath(*module.split("."))
+    import importlib.machinery
+    from pathlib import Path
+
+    base = Path(COMPILED_DIR, *module.split("."))
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         candidate = base.with_name(base.name + suffix)
         if candidate.is_file():
@@ -76,12 +85,14 @@ def extension_path(module: str) -> Path | None:
 
 def is_compiled(module: ModuleType) -> bool:
     """Whether `module` was loaded from the compiled build."""
+    import importlib.machinery
+
     spec = module.__spec__
     return spec is not None and isinstance(spec.loader, importlib.machinery.ExtensionFileLoader)
 
 
-class _CompiledFinder(importlib.abc.MetaPathFinder):
-    """Serves the group's compiled modules while the build matches the sources; nothing otherwise."""
+class _CompiledFinder:
+    """A `sys.meta_path` finder serving the group's compiled modules while the build matches the sources."""
 
     def __init__(self) -> None:
         self._names = frozenset((*GROUP, GROUP_LIBRARY))
@@ -89,24 +100,30 @@ class _CompiledFinder(importlib.abc.MetaPathFinder):
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
+        """The compiled module's spec for a group member while the build is current; None otherwise."""
         if fullname not in self._names or not self._build_is_current():
             return None
         extension = extension_path(fullname)
         if extension is None:
             return None
+        import importlib.util
+
         return importlib.util.spec_from_file_location(fullname, extension)
 
     def _build_is_current(self) -> bool:
         if self._current is None:
             try:
-                built = STAMP.read_text().strip()
+                with open(STAMP, encoding="ascii") as stamp:
+                    built = stamp.read().strip()
                 self._current = built == sources_sha256()
             except OSError:
                 self._current = False
                 return False
             if not self._current:
-                _log.warning(
+                import logging
+
+                logging.getLogger(__name__).warning(
                     "the compiled ingest modules are older than their sources; using pure Python (make install)"
                 )
         return self._current
@@ -114,13 +131,15 @@ class _CompiledFinder(importlib.abc.MetaPathFinder):
 
 def install() -> None:
     """Put the finder for the compiled group first on `sys.meta_path` (once; nothing when no build is installed)."""
-    if not STAMP.is_file() or any(isinstance(finder, _CompiledFinder) for finder in sys.meta_path):
+    if not os.path.isfile(STAMP) or any(isinstance(finder, _CompiledFinder) for finder in sys.meta_path):
         return
     sys.meta_path.insert(0, _CompiledFinder())
 
 
 def load_pure(module: str) -> ModuleType:
     """The pure-Python source of a group member, loaded apart as `<module>__pure`: for tests that hold the two alike."""
+    import importlib.util
+
     spec = importlib.util.spec_from_file_location(f"{module}__pure", source_path(module))
     assert spec is not None and spec.loader is not None  # a .py file always has a source loader
     pure = sys.modules.get(spec.name)
