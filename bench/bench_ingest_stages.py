@@ -4,7 +4,7 @@ Stages, as the pipeline runs them on one batch:
 
     decode     OTLP protobuf → model Spans (`looptrace.otlp.decode.decode_traces`)
     normalize  promoted fields, cost, duplicate flags (`looptrace.ingest.normalize.normalize_spans`,
-               the mypyc-compiled twin when built)
+               compiled with the ingest group when built: `looptrace._native`)
     to_arrow   Spans → Arrow table (`looptrace.storage.duckdb._arrow.spans_to_arrow`, also inside prepare)
     prepare    the store's batch preparer: dedup in the batch, partial summaries, to_arrow (in the
                ingest worker process by default)

@@ -45,20 +45,12 @@ setup(
 """
 
 
-def _installed(sha: str) -> bool:
-    return (
-        STAMP.is_file()
-        and STAMP.read_text().strip() == sha
-        and all(_native.extension_path(m) is not None for m in (*_native.GROUP, _native.GROUP_LIBRARY))
-    )
-
-
-def build() -> bool:
-    """Compile the group and install it; True when the installed build is current, False (with a message) on failure."""
-    sha = _native.sources_sha256()
-    if _installed(sha):
+def build() -> None:
+    """Compile the group and install it, unless the installed build is current; on failure, say why."""
+    if _native.build_is_current():
         STAMP.touch()  # make's target is older than a source, not stale
-        return True
+        return
+    sha = _native.sources_sha256()
     shutil.rmtree(BUILD, ignore_errors=True)
     BUILD.mkdir(parents=True)
     lib = BUILD / "lib"
@@ -74,11 +66,11 @@ def build() -> bool:
     if result.returncode != 0:
         print(result.stdout[-4000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
         print("build_native: mypyc failed (above); the ingest path stays pure Python", file=sys.stderr)
-        return False
+        return
     built = sorted(p for p in lib.rglob("*") if p.is_file() and p.suffix in (".so", ".pyd"))
     if not built:
         print("build_native: mypyc produced no extension module; the ingest path stays pure Python", file=sys.stderr)
-        return False
+        return
     shutil.rmtree(COMPILED_DIR, ignore_errors=True)
     for path in built:
         target = COMPILED_DIR / path.relative_to(lib)
@@ -86,7 +78,6 @@ def build() -> bool:
         shutil.copy2(path, target)
     STAMP.write_text(sha + "\n")
     print(f"build_native: done in {time.monotonic() - started:.0f} s ({len(built)} extension modules)")
-    return True
 
 
 def main() -> int:

@@ -69,3 +69,25 @@ def test_the_digest_covers_every_source_of_the_group(tmp_path: Path, monkeypatch
         assert _native.sources_sha256() != before, name
         path.write_bytes(original)
     assert _native.sources_sha256() == before
+
+
+def test_a_build_missing_any_of_its_modules_is_not_served_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A current digest but one extension module gone: serving the rest would pair a compiled
+    # normalizer with a pure-Python Span, which it refuses. All or none.
+    if _native.extension_path("looptrace.model") is None:
+        pytest.skip("no compiled build here to copy")
+    import shutil
+
+    compiled = tmp_path / "_compiled"
+    shutil.copytree(_native.COMPILED_DIR, compiled)
+    monkeypatch.setattr(_native, "COMPILED_DIR", str(compiled))
+    monkeypatch.setattr(_native, "STAMP", str(compiled / "SOURCES.sha256"))
+    assert _native.build_is_current()
+    missing = _native.extension_path("looptrace.ingest.normalize")
+    assert missing is not None
+    missing.unlink()
+    assert not _native.build_is_current()
+    finder = _native._CompiledFinder()
+    assert all(finder.find_spec(name, None) is None for name in (*_native.GROUP, _native.GROUP_LIBRARY))

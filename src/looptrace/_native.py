@@ -61,7 +61,7 @@ def source_path(module: str) -> Path:
 
 
 def sources_sha256(modules: Sequence[str] = GROUP) -> str:
-    """One SHA-256 over the group's sources, in order: what a build records and what `install` checks."""
+    """One SHA-256 over the group's sources, in order: what a build records in `STAMP`."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -81,6 +81,20 @@ def extension_path(module: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def build_is_current() -> bool:
+    """Whether the installed build may be used: its recorded digest matches the sources, and every module is there.
+
+    All or none: a compiled module of the group refuses the pure-Python classes of another.
+    """
+    try:
+        with open(STAMP, encoding="ascii") as stamp:
+            if stamp.read().strip() != sources_sha256():
+                return False
+    except OSError:
+        return False
+    return all(extension_path(name) is not None for name in (*GROUP, GROUP_LIBRARY))
 
 
 def is_compiled(module: ModuleType) -> bool:
@@ -113,18 +127,13 @@ class _CompiledFinder:
 
     def _build_is_current(self) -> bool:
         if self._current is None:
-            try:
-                with open(STAMP, encoding="ascii") as stamp:
-                    built = stamp.read().strip()
-                self._current = built == sources_sha256()
-            except OSError:
-                self._current = False
-                return False
+            self._current = build_is_current()
             if not self._current:
                 import logging
 
                 logging.getLogger(__name__).warning(
-                    "the compiled ingest modules are older than their sources; using pure Python (make install)"
+                    "the compiled ingest modules are older than their sources or incomplete; "
+                    "using pure Python (make install)"
                 )
         return self._current
 
