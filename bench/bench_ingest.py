@@ -7,6 +7,10 @@ For 1, 4 and 8 concurrent sender processes, and for each request size, it prints
     accepted spans/s  — spans in 2xx-acknowledged requests per second of sending
     stored spans/s    — spans queryable (GET /api/v1/stats/summary) per second since the first send
     server CPU        — CPU of the server process and its children (the ingest worker) per span
+    other CPU         — CPU of everything else on the machine per span: the senders, the kernel's
+                        loopback networking, any other load (from /proc/stat)
+    machine busy      — share of all cores busy during the run: near 100% means the machine's
+                        cores, not the server's design, bound the run
     server peak RSS   — VmHWM of the server process and of its ingest worker, and their sum
 
 Request sizes (`--traces-per-request`, default "1,23"): 1 is one agent trace per request, the
@@ -190,6 +194,16 @@ def tree_cpu_sec(pid: int) -> float:
     return sum(cpu_sec(p) for p in [pid, *descendants(pid)])
 
 
+def machine_cpu_sec() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (from /proc/stat)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq + steal
+    tick = os.sysconf("SC_CLK_TCK")
+    return busy / tick, (busy + idle + iowait) / tick
+
+
 def peak_rss_mb(pid: int) -> float:
     """VmHWM (peak resident set) of a process, in MB."""
     try:
@@ -224,7 +238,7 @@ def main() -> None:
 
     print(
         f"{'spans/request':>13} {'senders':>8} {'accepted spans/s':>17} {'stored spans/s':>15} "
-        f"{'server CPU µs/span':>19} {'refused':>8}"
+        f"{'server CPU µs/span':>19} {'other CPU µs/span':>18} {'machine busy':>13} {'refused':>8}"
     )
     # One server for every run (the store grows: later runs pay for DuckDB checkpoints), or with
     # --fresh-server one empty server per run.
@@ -240,12 +254,19 @@ def main() -> None:
             for i in group:
                 senders, requests = cases[i][1], runs[i]
                 cpu_before = tree_cpu_sec(pid)
+                machine_busy_before, machine_total_before = machine_cpu_sec()
                 accepted, stored, failures = run(server, requests, senders)
+                server_sec = tree_cpu_sec(pid) - cpu_before
+                machine_busy, machine_total = machine_cpu_sec()
+                machine_busy -= machine_busy_before
+                machine_total -= machine_total_before
                 spans = sum(n for _, n in requests)
-                cpu_us = (tree_cpu_sec(pid) - cpu_before) / spans * 1e6
+                cpu_us = server_sec / spans * 1e6
+                other_us = max(0.0, machine_busy - server_sec) / spans * 1e6
+                busy_pct = 100 * machine_busy / machine_total if machine_total else float("nan")
                 print(
                     f"{spans / len(requests):>13.0f} {senders:>8} {accepted:>17,.0f} {stored:>15,.0f} "
-                    f"{cpu_us:>19.1f} {failures:>8}",
+                    f"{cpu_us:>19.1f} {other_us:>18.1f} {busy_pct:>12.0f}% {failures:>8}",
                     flush=True,
                 )
             peak_rss = max(peak_rss, peak_rss_mb(pid))
