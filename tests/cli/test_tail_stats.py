@@ -55,16 +55,27 @@ def test_tail_backlog_prints_the_last_traces_oldest_first(server: ServerProcess,
     assert [line.split()[3] for line in lines[1:]] == ["agent_loop", "refund_request"]
 
 
+def _sigint_as_in_a_terminal() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT
+    # ignored: pytest run that way (`make test &`) would hand the child a Ctrl-C it cannot see.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_tail_exits_0_on_ctrl_c(server: ServerProcess):
     with subprocess.Popen(
         [sys.executable, "-m", "looptrace.cli", "tail", "--server", server.url, "--interval", "100ms"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_sigint_as_in_a_terminal,
     ) as process:
-        assert process.stdout is not None
-        assert process.stdout.readline().startswith(b"START")
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith(b"START")
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=20)
+        finally:
+            if process.poll() is None:  # never hang the suite on a tail that ignored Ctrl-C
+                process.kill()
     assert process.returncode == 0
     assert err == b""
 
