@@ -82,3 +82,18 @@ def test_an_error_row_shows_its_status_message_and_an_llm_row_without_a_model_sh
     assert "anthropic" in rows[2] and "10→2 tok -" in rows[2]
     # The root's one LLM call has no known cost: the subtree total says so instead of $0.
     assert "Σ 1 llm" in rows[0] and "12 tok -" in rows[0]
+
+
+def test_costs_under_a_cent_keep_two_significant_digits():
+    from looptrace.cli._common import fmt_cost
+
+    assert fmt_cost(0.000025) == "$0.000025"  # one haiku call: four fixed decimals printed $0.0000
+    assert fmt_cost(0.000115) == "$0.00012"
+    assert fmt_cost(0.000346) == "$0.00035"
+    assert fmt_cost(0.0019) == "$0.0019"
+    assert fmt_cost(0.0025) == "$0.0025"
+    assert fmt_cost(0.033) == "$0.033"
+    assert fmt_cost(1234.5) == "$1,234.50"
+    assert fmt_cost(3e-12) == "<$0.00000001"
+    assert fmt_cost(0) == "$0"
+    assert fmt_cost(None) == "-"

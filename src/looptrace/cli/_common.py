@@ -309,14 +309,24 @@ def fmt_count(n: int | None) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
+_COST_DECIMALS_MAX = 8
+
+
 def fmt_cost(usd: float | None) -> str:
-    """$0.0012, $0.123, $1.23; "-" when unknown (never a made-up $0)."""
+    """$0.000025, $0.00012, $0.0012, $0.123, $1.23; "-" when unknown (never a made-up $0).
+
+    Under a cent, two significant digits: one call to a small model costs a few millionths of a
+    dollar, and four fixed decimals would print it as $0.0000.
+    """
     if usd is None:
         return "-"
     if usd == 0:
         return "$0"
     if usd < 0.01:
-        return f"${usd:.4f}"
+        if usd < 10.0**-_COST_DECIMALS_MAX:
+            return f"<${10.0**-_COST_DECIMALS_MAX:.{_COST_DECIMALS_MAX}f}"
+        decimals = min(_COST_DECIMALS_MAX, max(4, 1 - math.floor(math.log10(usd))))
+        return f"${usd:.{decimals}f}"
     if usd < 1:
         return f"${usd:.3f}"
     return f"${usd:,.2f}"
