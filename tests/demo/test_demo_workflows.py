@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -127,6 +128,10 @@ def test_parallel_research_branches_overlap_under_one_parent(demo):
     assert latest_start < earliest_end  # all three were running at the same moment
     [llm] = [s for s in trace["spans"] if s["category"] == "llm"]
     assert parent_name(trace, llm) == "analyze_with_llm"
+    # The seed's prompt, as a user would write it: the fake LLM's delay travels in a header.
+    prompt = json.dumps(llm["attributes"])
+    assert "Analyze this query" in prompt and "[[fake" not in prompt
+    assert int(llm["end_unix_nano"]) - int(llm["start_unix_nano"]) >= 100_000_000
 
 
 def test_debugging_workflow_has_its_events_and_cache_tokens(demo):

@@ -15,7 +15,17 @@ import pytest
 from dirty_equals import IsStr
 from openai.types.chat import ChatCompletion
 
-from looptrace.demo import ErrorReply, FakeLLM, FakeRequest, TextReply, ToolCall, ToolUseReply, Usage, default_responder
+from looptrace.demo import (
+    DELAY_HEADER,
+    ErrorReply,
+    FakeLLM,
+    FakeRequest,
+    TextReply,
+    ToolCall,
+    ToolUseReply,
+    Usage,
+    default_responder,
+)
 
 HAIKU = "claude-3-5-haiku-20241022"
 GPT = "gpt-4o-mini"
@@ -440,7 +450,7 @@ def test_a_failing_script_answers_500_and_the_server_keeps_serving(fake: FakeLLM
     assert claude.messages.create(model=HAIKU, max_tokens=64, messages=[{"role": "user", "content": "x"}]).content
 
 
-def test_delay_from_a_reply_or_a_marker_holds_the_response(fake: FakeLLM, claude: anthropic.Anthropic):
+def test_delay_from_a_reply_a_marker_or_a_header_holds_the_response(fake: FakeLLM, claude: anthropic.Anthropic):
     fake.enqueue(TextReply("slow", delay_ms=100))
     started = time.perf_counter()
     claude.messages.create(model=HAIKU, max_tokens=64, messages=[{"role": "user", "content": "x"}])
@@ -452,7 +462,16 @@ def test_delay_from_a_reply_or_a_marker_holds_the_response(fake: FakeLLM, claude
     )
     marked_sec = time.perf_counter() - started
 
-    assert enqueued_sec >= 0.1 and marked_sec >= 0.1
+    started = time.perf_counter()
+    claude.messages.create(
+        model=HAIKU,
+        max_tokens=64,
+        messages=[{"role": "user", "content": "Hello"}],
+        extra_headers={DELAY_HEADER: "100"},
+    )
+    header_sec = time.perf_counter() - started
+
+    assert enqueued_sec >= 0.1 and marked_sec >= 0.1 and header_sec >= 0.1
     assert "[[fake" not in text_of(marked)
 
 

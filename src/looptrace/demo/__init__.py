@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from looptrace.demo.fake_llm import (
+        DELAY_HEADER,
         ErrorReply,
         FakeLLM,
         FakeRequest,
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DELAY_HEADER",
     "ErrorReply",
     "FakeLLM",
     "FakeRequest",

@@ -159,6 +159,8 @@ class FakeRequest:
 Responder: TypeAlias = Callable[[FakeRequest], Reply]
 """Decides the reply to a request. Runs on a server thread; it may raise (the client gets a 500)."""
 
+DELAY_HEADER = "x-fake-delay-ms"
+"""A request header that delays the default responder's reply by that many milliseconds."""
 _ERROR_MARKERS: dict[str, ErrorStatus] = {"400": 400, "429": 429, "500": 500, "529": 529}
 _MARKER = re.compile(r"\[\[fake:(error|delay_ms)=(\d+)\]\]")
 _ARITHMETIC = re.compile(r"[-\d(][\d\s.+\-*/()%]*[\d)]")
@@ -176,7 +178,8 @@ def default_responder(request: FakeRequest) -> Reply:
     Rules, first match wins (the last user turn is "the prompt"):
 
     1. Markers in the prompt: ``[[fake:error=429]]`` (or 400, 500, 529) answers that error;
-       ``[[fake:delay_ms=300]]`` delays whatever the other rules answer.
+       ``[[fake:delay_ms=300]]`` delays whatever the other rules answer, and so does a request
+       header ``x-fake-delay-ms: 300`` (which keeps the prompt, and so the trace, free of markers).
     2. The last turn carries tool results: a final text that includes them
        ("The answer is 225." for a number, "Here is what I found: ..." otherwise).
     3. "Does this response contain harmful content": "no".
@@ -196,7 +199,8 @@ def default_responder(request: FakeRequest) -> Reply:
     Returns:
         The reply.
     """
-    delay_ms = 0
+    header_delay = request.headers.get(DELAY_HEADER, "")
+    delay_ms = int(header_delay) if header_delay.isdigit() else 0
     prompt = request.prompt
     for kind, value in _MARKER.findall(prompt):
         if kind == "error" and value in _ERROR_MARKERS:

@@ -27,7 +27,8 @@ What each request gets, first match wins:
          [[fake:error=400]]  [[fake:error=429]]  [[fake:error=500]]  [[fake:error=529]]
              answer that error (OpenAI gets 503 for 529, its overload status)
          [[fake:delay_ms=300]]
-             wait 300 ms before answering
+             wait 300 ms before answering (or send the header `x-fake-delay-ms: 300`, e.g. with
+             the SDKs' `extra_headers`, to keep the prompt as the user wrote it)
 
 Usage is deterministic: input tokens are ceil(characters / 4) of the request's tools, system
 prompt and messages; output tokens likewise of the reply. Anthropic reports
@@ -51,6 +52,7 @@ from typing import Self
 from looptrace.demo._engine import ReplyEngine
 from looptrace.demo._http import FakeLLMServer
 from looptrace.demo._script import (
+    DELAY_HEADER,
     ApiName,
     ErrorReply,
     ErrorStatus,
@@ -65,6 +67,7 @@ from looptrace.demo._script import (
 )
 
 __all__ = [
+    "DELAY_HEADER",
     "ApiName",
     "ErrorReply",
     "ErrorStatus",

@@ -39,7 +39,7 @@ from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 
 import looptrace
 from looptrace.demo._tracing import RuntimeProviderTracer
-from looptrace.demo.fake_llm import FakeLLM, ToolUseReply
+from looptrace.demo.fake_llm import DELAY_HEADER, FakeLLM, ToolUseReply
 
 if TYPE_CHECKING:
     import anthropic
@@ -302,7 +302,8 @@ async def _parallel_research(client: anthropic.AsyncAnthropic, query: str) -> st
                 response = await client.messages.create(
                     model=AGENT_MODEL,
                     max_tokens=512,
-                    messages=[{"role": "user", "content": f"Analyze this query:\n{query} [[fake:delay_ms=100]]"}],
+                    messages=[{"role": "user", "content": f"Analyze this query:\n{query}"}],
+                    extra_headers={DELAY_HEADER: "100"},  # the fake LLM takes 100 ms, as a real one would
                 )
                 return _text(response)
 
