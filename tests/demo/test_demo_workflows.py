@@ -150,6 +150,11 @@ def test_failing_tool_span_is_an_error_inside_its_iteration(demo):
     [tool] = named(trace, "execute_tool flaky_lookup")
     assert tool["status"]["code"] == "ERROR"
     assert parent_name(trace, tool) == "agent_iteration_1"
+    # The tool that failed is the one the model chose, call id and all.
+    [llm] = [s for s in trace["spans"] if s["category"] == "llm"]
+    assert llm["finish_reason"] == "tool_call"
+    assert "flaky_lookup" in json.dumps(llm["attributes"])
+    assert tool["tool_call_id"] and tool["tool_call_id"] in json.dumps(llm["attributes"])
     assert [e["name"] for e in tool["events"]] == ["exception"]
     assert trace["summary"]["error_count"] == 1
 

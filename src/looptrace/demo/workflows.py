@@ -356,24 +356,31 @@ _CACHED_POLICY: list[Any] = [
 ]
 
 
+_ORDER_LOOKUP_TOOL: Any = {
+    "name": "flaky_lookup",
+    "description": "Look an order up in the order service",
+    "input_schema": {"type": "object", "properties": {"order_id": {"type": "integer"}}, "required": ["order_id"]},
+}
+
+
 class LookupFailedError(RuntimeError):
     """The demo's flaky tool failed."""
 
 
 def failing_tool(clients: DemoClients) -> str:
     """An agent whose tool raises: the tool span is ERROR, the agent records the failure and answers."""
+    clients.fake.enqueue(ToolUseReply("flaky_lookup", {"order_id": 42}))
     with looptrace.agent("order_agent", max_iterations=2, input="Where is order 42?") as run:
         for _ in run.iterations():
-            clients.anthropic.messages.create(
+            response = clients.anthropic.messages.create(
                 model=FAST_MODEL,
                 max_tokens=128,
-                tools=[
-                    {"name": "search", "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}
-                ],
+                tools=[_ORDER_LOOKUP_TOOL],
                 messages=[{"role": "user", "content": "Where is order 42?"}],
             )
+            [call] = [block for block in response.content if block.type == "tool_use"]
             try:
-                with looptrace.tool("flaky_lookup", input={"order_id": 42}):
+                with looptrace.tool(call.name, input=call.input, call_id=call.id):
                     raise LookupFailedError("order service timed out")
             except LookupFailedError as error:
                 looptrace.event("tool_failed", tool="flaky_lookup", error=str(error))
