@@ -91,6 +91,8 @@ def test_costs_under_a_cent_keep_two_significant_digits():
     assert fmt_cost(0.000115) == "$0.00012"
     assert fmt_cost(0.000346) == "$0.00035"
     assert fmt_cost(0.0019) == "$0.0019"
+    assert fmt_cost(0.000697) == "$0.0007"  # as the web UI's formatCost prints it
+    assert fmt_cost(0.0000999) == "$0.0001"
     assert fmt_cost(0.0025) == "$0.0025"
     assert fmt_cost(0.033) == "$0.033"
     assert fmt_cost(1234.5) == "$1,234.50"

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatCost, formatDuration, formatLlmBadge, formatRollup, formatTokens, safeHref } from "../../src/looptrace/ui/format.js";
+import { formatCost, formatCountOf, formatDuration, formatLlmBadge, formatRollup, formatTokens, safeHref } from "../../src/looptrace/ui/format.js";
 
 test("durations pick a unit by size", () => {
   assert.equal(formatDuration(0.25), "250µs");
@@ -42,4 +42,27 @@ test("only http(s) URLs are links", () => {
   assert.equal(safeHref(" JAVASCRIPT:alert(1)"), null);
   assert.equal(safeHref("data:text/html,x"), null);
   assert.equal(safeHref("https://example.com/a"), "https://example.com/a");
+});
+
+test("costs under a cent keep two significant digits; larger ones and unknown stay as they were", () => {
+  assert.equal(formatCost(0.000115), "$0.00012");
+  assert.equal(formatCost(0.000346), "$0.00035");
+  assert.equal(formatCost(0.000091), "$0.000091");
+  assert.equal(formatCost(0.000025), "$0.000025");
+  assert.equal(formatCost(0.0019), "$0.0019");
+  assert.equal(formatCost(0.00099999), "$0.0010");
+  assert.equal(formatCost(0.0004), "$0.0004");
+  assert.equal(formatCost(3e-12), "<$0.00000001");
+  assert.equal(formatCost(0.0123), "$0.0123");
+  assert.equal(formatCost(0.5), "$0.5000");
+  assert.equal(formatCost(12.5), "$12.50");
+  assert.equal(formatCost(undefined), "–");
+  assert.equal(formatCost(null), "–");
+});
+
+test("counted nouns agree with their number", () => {
+  assert.equal(formatCountOf(1, "LLM call"), "1 LLM call");
+  assert.equal(formatCountOf(2, "LLM call"), "2 LLM calls");
+  assert.equal(formatCountOf(1200, "unpriced call"), "1,200 unpriced calls");
+  assert.equal(formatCountOf(0, "iteration"), "0 iterations");
 });

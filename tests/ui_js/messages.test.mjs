@@ -85,3 +85,57 @@ test("exception events are extracted", () => {
   assert.equal(e.type, "ValueError");
   assert.equal(e.message, "bad");
 });
+
+test("gen_ai.system_instructions becomes a system message before the input messages, as text", () => {
+  const span = {
+    attributes: {
+      "gen_ai.system_instructions": JSON.stringify([
+        { type: "text", content: "You are terse. <img src=x onerror=alert(1)>" },
+        { type: "text", content: "Never guess." },
+      ]),
+      "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }]),
+      "gen_ai.output.messages": JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "hello" }] }]),
+    },
+  };
+  const chat = extractChat(span);
+  assert.deepEqual(chat.map((m) => [m.role, m.side]), [["system", "input"], ["user", "input"], ["assistant", "output"]]);
+  assert.deepEqual(chat[0].parts, [
+    { kind: "text", text: "You are terse. <img src=x onerror=alert(1)>" },
+    { kind: "text", text: "Never guess." },
+  ]);
+  // Shown in the chat, so not repeated as a raw JSON string among the attributes.
+  assert.deepEqual(groupAttributes(span)["gen_ai.*"], []);
+});
+
+test("system instructions also show with no other messages, and as plain text when they are not JSON", () => {
+  assert.deepEqual(extractChat({ attributes: { "gen_ai.system_instructions": "Be brief." } }).map((m) => [m.role, m.parts[0].text]), [["system", "Be brief."]]);
+  const chat = extractChat({ attributes: { "gen_ai.system_instructions": '{"type":"text","content":"One part"}' } });
+  assert.deepEqual(chat.map((m) => [m.role, m.parts[0].text]), [["system", "One part"]]);
+});
+
+test("system instructions already sent as the first input message are not shown twice", () => {
+  const chat = extractChat({
+    attributes: {
+      "gen_ai.system_instructions": JSON.stringify([{ type: "text", content: "Be brief." }]),
+      "gen_ai.input.messages": JSON.stringify([
+        { role: "system", parts: [{ type: "text", content: "Be brief." }] },
+        { role: "user", parts: [{ type: "text", content: "hi" }] },
+      ]),
+    },
+  });
+  assert.deepEqual(chat.map((m) => m.role), ["system", "user"]);
+});
+
+test("OpenInference and OpenLLMetry system messages keep their system role", () => {
+  const oi = extractChat({
+    attributes: {
+      "llm.input_messages.0.message.role": "system",
+      "llm.input_messages.0.message.content": "be brief",
+      "llm.input_messages.1.message.role": "user",
+      "llm.input_messages.1.message.content": "hi",
+    },
+  });
+  assert.deepEqual(oi.map((m) => [m.role, m.parts[0].text]), [["system", "be brief"], ["user", "hi"]]);
+  const ol = extractChat({ attributes: { "gen_ai.prompt.0.role": "system", "gen_ai.prompt.0.content": "be brief" } });
+  assert.deepEqual(ol.map((m) => [m.role, m.parts[0].text]), [["system", "be brief"]]);
+});

@@ -326,7 +326,10 @@ def fmt_cost(usd: float | None) -> str:
         if usd < 10.0**-_COST_DECIMALS_MAX:
             return f"<${10.0**-_COST_DECIMALS_MAX:.{_COST_DECIMALS_MAX}f}"
         decimals = min(_COST_DECIMALS_MAX, max(4, 1 - math.floor(math.log10(usd))))
-        return f"${usd:.{decimals}f}"
+        text = f"{usd:.{decimals}f}"
+        whole, fraction = text.split(".")
+        # Rounding up can leave a zero past the fourth decimal ($0.00070): drop it, as the web UI does.
+        return f"${whole}.{fraction[:4]}{fraction[4:].rstrip('0')}"
     if usd < 1:
         return f"${usd:.3f}"
     return f"${usd:,.2f}"

@@ -9,7 +9,7 @@
 // output, each iteration's action and the loop's final answer come from the spans' details,
 // fetched through `loadSpan` only for cards that stay on screen for a moment.
 import { h, clear, fitToWindowBottom } from "./dom.js";
-import { formatCost, formatCount, formatDuration, formatTokens, formatValue } from "./format.js";
+import { formatCost, formatCount, formatCountOf, formatDuration, formatTokens, formatValue } from "./format.js";
 import { MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolIo } from "./agent.js";
 
 const LINE_PX = 20;
@@ -48,7 +48,7 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
     "div",
     { class: "agent-summary", id: "agent-summary" },
     h("strong", null, `${formatCount(iterations.length)} iteration${iterations.length === 1 ? "" : "s"}`),
-    ` · ${formatCount(totals.llmCalls)} LLM calls · ${formatTokens(totals.inputTokens)} in / ${formatTokens(totals.outputTokens)} out · ${formatCost(totals.costUsd)}`,
+    ` · ${formatCountOf(totals.llmCalls, "LLM call")} · ${formatTokens(totals.inputTokens)} in / ${formatTokens(totals.outputTokens)} out · ${formatCost(totals.costUsd)}`,
     totals.errors ? h("span", { class: "err-badge" }, ` · ${formatCount(totals.errors)} failed`) : null,
   );
   const offsets = layoutIterations(iterations, LINE_PX, CARD_CHROME_PX);
@@ -89,7 +89,7 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
             h("span", { class: "agent-k" }, "decision "),
             link(d.spanId, d.model || d.name),
             ` · finish ${d.finishReason ?? "?"} · ${formatCount(d.inputTokens ?? 0)} in / ${formatCount(d.outputTokens ?? 0)} out · ${formatCost(d.costUsd)}`,
-            it.llmCalls.length > 1 ? h("span", { class: "muted" }, ` (+${it.llmCalls.length - 1} more LLM calls)`) : null,
+            it.llmCalls.length > 1 ? h("span", { class: "muted" }, ` (+${formatCountOf(it.llmCalls.length - 1, "more LLM call", "more LLM calls")})`) : null,
           )
         : line("agent-decision muted", "no LLM call in this iteration"),
     ];

@@ -1,11 +1,13 @@
 // The span detail panel: chat messages, tokens and cost, tool input/output, attributes,
 // events, exceptions, logs and (behind a button) the raw JSON.
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatDuration, formatTime, formatValue } from "./format.js";
+import { formatCost, formatCount, formatCountOf, formatDuration, formatTime, formatValue } from "./format.js";
 import { extractChat, extractExceptions, groupAttributes, parseJson } from "./messages.js";
 import { toolIo } from "./agent.js";
 
 const RAW_JSON_GATE_BYTES = 200_000;
+// A system prompt repeats on every call of an agent and runs to pages: past this, it starts folded.
+const FOLD_SYSTEM_CHARS = 600;
 
 function section(title, ...children) {
   return h("section", { class: "detail-section" }, h("h3", null, title), ...children);
@@ -17,8 +19,14 @@ function pre(value) {
   return h("pre", { class: "value" }, textValue);
 }
 
+/** An attribute key that may wrap after its dots and underscores, never inside a word. */
+function keyNode(key) {
+  const pieces = String(key).split(/(?<=[._])/);
+  return pieces.flatMap((piece, k) => (k ? [h("wbr"), piece] : [piece]));
+}
+
 function kvTable(pairs) {
-  return h("table", { class: "kv" }, h("tbody", null, pairs.map(([k, v]) => h("tr", null, h("th", null, k), h("td", null, formatValue(v))))));
+  return h("table", { class: "kv" }, h("tbody", null, pairs.map(([k, v]) => h("tr", null, h("th", null, keyNode(k)), h("td", null, formatValue(v))))));
 }
 
 function renderMessage(message) {
@@ -41,11 +49,25 @@ function renderMessage(message) {
     }
     return h("div", { class: "msg-text" }, part.text);
   });
+  const chars = message.parts.reduce((n, p) => n + (p.kind === "text" ? p.text.length : 0), 0);
+  const body =
+    message.role === "system" && chars > FOLD_SYSTEM_CHARS
+      ? [h("details", { class: "msg-fold" }, h("summary", { class: "muted" }, `system prompt, ${formatCount(chars)} characters`), ...parts)]
+      : parts;
   return h(
     "div",
     { class: `msg role-${/^[a-z_]+$/.test(message.role) ? message.role : "unknown"} side-${message.side}` },
     h("div", { class: "msg-role" }, message.role, message.finishReason ? h("span", { class: "finish" }, ` · finish: ${message.finishReason}`) : null),
-    ...parts,
+    ...body,
+  );
+}
+
+/** An outer span that describes the same call as the LLM span inside it (skeleton's is_duplicate_llm). */
+function wrapperSection(span) {
+  const tokens = span.input_tokens != null || span.output_tokens != null ? ` (${formatCount(span.input_tokens ?? 0)} in / ${formatCount(span.output_tokens ?? 0)} out)` : "";
+  return section(
+    "LLM call wrapper",
+    h("p", { class: "llm-wrapper" }, `This span wraps the LLM call of its child span: it is not a separate call. Its tokens${tokens} and cost are counted once, on that call.`),
   );
 }
 
@@ -80,6 +102,15 @@ function toolSection(span) {
   );
 }
 
+/** "$0.0019", "$0.0019 (+2 unpriced calls)", or "– (2 unpriced calls)" when no call in it has a price. */
+function subtreeCost(r) {
+  const unpriced = r.unpriced_llm_calls || 0;
+  if (!unpriced) return formatCost(r.cost_usd);
+  const allUnpriced = r.cost_usd == null || unpriced >= (r.llm_calls || 0);
+  const calls = formatCountOf(unpriced, "unpriced call");
+  return allUnpriced ? `${formatCost(null)} (${calls})` : `${formatCost(r.cost_usd)} (+${calls})`;
+}
+
 /**
  * Fill `container` with the detail of one span.
  *
@@ -95,7 +126,7 @@ export function renderSpanDetail(container, span, logs) {
     h(
       "div",
       { class: "detail-summary" },
-      h("span", { class: `chip cat-${span.category}` }, span.category),
+      h("span", { class: `chip cat-${span.category}` }, span.is_duplicate_llm ? "llm wrapper" : span.category),
       ` ${formatDuration(span.duration_ms)} at +${formatDuration(span.offset_ms)}`,
       isError ? h("span", { class: "err-badge" }, ` error${span.status.message ? `: ${span.status.message}` : ""}`) : null,
       span.is_on_critical_path ? h("span", { class: "chip crit-chip" }, "critical path") : null,
@@ -103,7 +134,7 @@ export function renderSpanDetail(container, span, logs) {
     ),
     h("div", { class: "muted ids" }, `span ${span.span_id} · ${span.service_name || ""} · ${formatTime(span.start_time)}`),
   );
-  if (span.category === "llm") container.appendChild(llmSection(span));
+  if (span.category === "llm") container.appendChild(span.is_duplicate_llm ? wrapperSection(span) : llmSection(span));
   if (span.category === "tool") container.appendChild(toolSection(span));
   if (span.child_count && span.rollup) {
     const r = span.rollup;
@@ -111,12 +142,12 @@ export function renderSpanDetail(container, span, logs) {
       section(
         "Subtree",
         kvTable([
-          ["spans", r.span_count],
-          ["errors", r.error_count],
-          ["LLM calls", r.llm_calls],
-          ["tokens in / out", `${r.input_tokens} / ${r.output_tokens}`],
-          ["cache read / write", `${r.cache_read_tokens} / ${r.cache_write_tokens}`],
-          ["cost", formatCost(r.cost_usd) + (r.unpriced_llm_calls ? ` (+${r.unpriced_llm_calls} unpriced calls)` : "")],
+          ["spans", formatCount(r.span_count)],
+          ["errors", formatCount(r.error_count)],
+          ["LLM calls", formatCount(r.llm_calls)],
+          ["tokens in / out", `${formatCount(r.input_tokens ?? 0)} / ${formatCount(r.output_tokens ?? 0)}`],
+          ["cache read / write", `${formatCount(r.cache_read_tokens ?? 0)} / ${formatCount(r.cache_write_tokens ?? 0)}`],
+          ["cost", subtreeCost(r)],
         ]),
       ),
     );

@@ -14,11 +14,21 @@ export function formatDuration(ms) {
   return `${Math.floor(min / 60)}h ${String(min % 60).padStart(2, "0")}m`;
 }
 
-/** US dollars; tiny amounts keep significant digits, null means unknown (never a made-up 0). */
+const COST_DECIMALS_MAX = 8;
+
+/**
+ * US dollars: $0.000025, $0.00012, $0.0012, $0.0123, $12.50; null means unknown (never a made-up 0).
+ * Under a cent, two significant digits (as `looptrace show` prints them): one call to a small model
+ * costs a few millionths of a dollar. A trailing zero past the fourth decimal is dropped ($0.0004).
+ */
 export function formatCost(usd) {
   if (usd == null || !Number.isFinite(usd)) return "–";
   if (usd === 0) return "$0";
-  if (usd < 0.0001) return `$${usd.toPrecision(2)}`;
+  if (usd < 0.01) {
+    if (usd < 10 ** -COST_DECIMALS_MAX) return `<$${(10 ** -COST_DECIMALS_MAX).toFixed(COST_DECIMALS_MAX)}`;
+    const decimals = Math.min(COST_DECIMALS_MAX, Math.max(4, 1 - Math.floor(Math.log10(usd))));
+    return `$${usd.toFixed(decimals).replace(/(\.\d{4}\d*?)0+$/, "$1")}`;
+  }
   if (usd < 1) return `$${usd.toFixed(4)}`;
   return `$${usd.toFixed(2)}`;
 }
@@ -35,6 +45,11 @@ export function formatTokens(n) {
 export function formatCount(n) {
   if (n == null || !Number.isFinite(n)) return "–";
   return Math.round(n).toLocaleString("en-US");
+}
+
+/** A count and its noun, singular or plural: "1 LLM call", "2 LLM calls", "1,200 spans". */
+export function formatCountOf(n, noun, plural = `${noun}s`) {
+  return `${formatCount(n)} ${n === 1 ? noun : plural}`;
 }
 
 /** One short line summing up a subtree rollup, e.g. "12 spans · 3 LLM · 4.5k tok · $0.0123". */

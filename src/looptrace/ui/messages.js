@@ -1,7 +1,8 @@
 // Pure extraction of chat messages and attribute groups from a span. No DOM access.
 //
 // Sources, first found wins:
-//   gen_ai.input.messages / gen_ai.output.messages   OTel GenAI (JSON strings: [{role, parts}])
+//   gen_ai.input.messages / gen_ai.output.messages   OTel GenAI (JSON strings: [{role, parts}]), with
+//     gen_ai.system_instructions                       (a JSON string of parts) as a first "system" message
 //   llm.input_messages.N.message.*                    OpenInference (flattened attributes)
 //   gen_ai.prompt.N.* / gen_ai.completion.N.*         OpenLLMetry (flattened attributes)
 //   input.value / output.value                        a JSON request/response body, or plain text
@@ -154,13 +155,33 @@ function side(attributes, which) {
 }
 
 /**
+ * The OTel GenAI system instructions, "a JSON string of parts" such as
+ * [{"type":"text","content":"..."}], as one "system" message; null when there are none.
+ * Not JSON, it is shown as the plain text it is.
+ */
+function systemInstructions(attributes) {
+  const value = attributes["gen_ai.system_instructions"];
+  if (value == null || value === "") return null;
+  const parsed = parseJson(value);
+  if (parsed === undefined) return { role: "system", parts: [{ kind: "text", text: text(value) }], finishReason: null };
+  const parts = Array.isArray(parsed) ? parsed : [parsed];
+  return { ...normalizeMessage({ role: "system", parts }), finishReason: null };
+}
+
+const messageText = (m) => m.parts.map((p) => (p.kind === "text" ? p.text : "")).join("\n");
+
+/**
  * The chat of one LLM span: input then output messages, each {role, parts, finishReason, side},
  * with tool calls numbered in order and each tool result given the number of its call.
  */
 export function extractChat(span) {
   const attributes = span.attributes || {};
+  const input = side(attributes, "input");
+  const system = systemInstructions(attributes);
+  // Some instrumentations also send the instructions as the first input message: show them once.
+  if (system && !(input[0]?.role === "system" && messageText(input[0]) === messageText(system))) input.unshift(system);
   const messages = [
-    ...side(attributes, "input").map((m) => ({ ...m, side: "input" })),
+    ...input.map((m) => ({ ...m, side: "input" })),
     ...side(attributes, "output").map((m) => ({ ...m, side: "output" })),
   ];
   numberToolCalls(messages);
@@ -185,7 +206,7 @@ export function numberToolCalls(messages) {
   return messages;
 }
 
-const MESSAGE_KEY = /^(gen_ai\.(input|output)\.messages|gen_ai\.(prompt|completion)\.\d+\.|llm\.(input|output)_messages\.)/;
+const MESSAGE_KEY = /^(gen_ai\.(input|output)\.messages|gen_ai\.system_instructions$|gen_ai\.(prompt|completion)\.\d+\.|llm\.(input|output)_messages\.)/;
 
 /** Attributes grouped for display: gen_ai.*, looptrace.*, resource, other. Message bodies are left out of gen_ai. */
 export function groupAttributes(span) {

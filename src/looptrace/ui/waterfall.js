@@ -17,6 +17,12 @@ const MAX_INDENT_LEVELS = 24;
 const MAX_EVENT_MARKERS = 6;
 const MAX_MINIMAP_BAND = 5;
 const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever: "R", embedding: "E", other: "·" };
+const WRAPPER_TITLE = "wraps the LLM call of its child span (not a separate call)";
+
+/** The whole of a row's label, for its tooltip: the name may be cut with an ellipsis, badges too on narrow screens. */
+function labelTitle(...texts) {
+  return texts.filter(Boolean).join("\n");
+}
 
 /**
  * Mount a waterfall for `tree` (tree.js buildTree) into `container`.
@@ -121,13 +127,16 @@ export function createWaterfall(container, tree, options = {}) {
     p.icon.textContent = "×";
     p.icon.title = "repeated siblings";
     p.name.textContent = `×${group.size} ${group.label}`;
-    p.name.title = `${group.size} consecutive siblings named like ${group.label}`;
     p.err.hidden = !group.errorCount;
     p.badge.textContent = "";
     p.rollup.textContent = "";
-    // The run's totals are long: they go over the track, where there is room for them.
-    p.gsum.textContent = formatGroupSummary(group);
+    // The run's totals are long: they go over the track, where there is room for them, and whole
+    // in the tooltips of the name and the track when even that is too narrow.
+    const summary = formatGroupSummary(group);
+    p.gsum.textContent = summary;
     p.gsum.hidden = false;
+    p.name.title = labelTitle(`${group.size} consecutive siblings named like ${group.label}`, summary);
+    p.track.title = summary;
     p.bneck.hidden = true;
     p.dur.textContent = formatDuration(group.endMs - group.startMs);
     p.bar.className = "wf-bar wf-group-bar";
@@ -169,17 +178,26 @@ export function createWaterfall(container, tree, options = {}) {
     p.label.style.paddingLeft = `${4 + Math.min(d, MAX_INDENT_LEVELS) * 14}px`;
     p.toggle.textContent = kids ? (isCollapsed ? "▸" : "▾") : "";
     p.toggle.title = d > MAX_INDENT_LEVELS ? `depth ${d}` : "";
-    const category = span.category || "other";
+    // An outer span describing the same call as the LLM span inside it is no call of its own:
+    // no "L", no tokens or cost (they are counted on the inner call).
+    const isWrapper = span.category === "llm" && Boolean(span.is_duplicate_llm);
+    const category = isWrapper ? "llm-wrapper" : span.category || "other";
     p.icon.className = `wf-icon cat-${category}`;
-    p.icon.textContent = CATEGORY_LETTER[category] || "·";
-    p.icon.title = category;
+    p.icon.textContent = isWrapper ? "W" : CATEGORY_LETTER[category] || "·";
+    p.icon.title = isWrapper ? WRAPPER_TITLE : category;
     p.name.textContent = d > MAX_INDENT_LEVELS ? `[${d}] ${span.name}` : span.name;
-    p.name.title = span.name;
     p.err.hidden = !isError;
     p.gsum.hidden = true;
+    p.track.title = "";
     const tool = category === "tool" && span.tool_name && !span.name.includes(span.tool_name) ? span.tool_name : "";
-    p.badge.textContent = category === "llm" ? formatLlmBadge(span) : tool;
-    p.rollup.textContent = isCollapsed ? formatRollup(span.rollup) : "";
+    const badge = category === "llm" ? formatLlmBadge(span) : tool;
+    const rollup = isCollapsed ? formatRollup(span.rollup) : "";
+    p.badge.textContent = badge;
+    p.rollup.textContent = rollup;
+    const title = labelTitle(span.name, isWrapper ? WRAPPER_TITLE : "", badge, rollup);
+    p.name.title = title;
+    p.badge.title = title;
+    p.rollup.title = title;
     p.bneck.hidden = !span.is_bottleneck;
     p.dur.textContent = formatDuration(span.duration_ms);
     const geo = barGeometry(span, view.t0, view.t1);
