@@ -282,3 +282,14 @@ def test_the_agent_view_says_one_llm_call_in_the_singular(wide_page: Page, layou
     _open(wide_page, layout_url)
     wide_page.click("[data-tab=agent]")
     expect(wide_page.locator("#agent-summary")).to_contain_text("2 iterations · 1 LLM call ·")
+
+
+def test_a_trace_on_two_models_shows_tokens_and_cost_by_model(wide_page: Page, layout_url: tuple[str, str]) -> None:
+    _open(wide_page, layout_url)
+    rows = wide_page.locator("#trace-models tbody tr")
+    expect(rows).to_have_count(2)
+    # Priced first; the wrapper span around the opus call is not a second call.
+    expect(rows.nth(0).locator("td")).to_have_text(
+        ["claude-3-opus-20240229", "1", "79 / 10", re.compile(r"^\$0\.\d+$")]
+    )
+    expect(rows.nth(1).locator("td")).to_have_text(["my-private-model-v1", "1", "1,191 / 52", "– (+1 unpriced call)"])

@@ -1,18 +1,45 @@
 // The trace page: header totals, waterfall / agent view tabs, span detail; ?span= deep links.
 import { getJson, spanLoader, tracePaths } from "./api.js";
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatDuration, formatTime } from "./format.js";
+import { formatCost, formatCount, formatCountOf, formatDuration, formatTime } from "./format.js";
 import { searchPositions, stepMatch } from "./tree.js";
 import { treeFromSkeleton } from "./skeleton.js";
 import { createWaterfall } from "./waterfall.js";
 import { findGroups } from "./groups.js";
 import { renderSpanDetail } from "./detail.js";
 import { renderAgentView } from "./agentview.js";
+import { usageByModel } from "./models.js";
 
 const DEEP_WARNING = 10;
 
 function stat(label, value, cls) {
   return h("div", { class: `stat${cls ? ` ${cls}` : ""}` }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value));
+}
+
+/** Tokens and cost per model, when the trace used more than one (a trace on one model says it in its stats). */
+function modelTable(columns) {
+  const rows = usageByModel(columns);
+  if (rows.length < 2) return null;
+  const cost = (r) => (r.cost_usd == null ? "–" : formatCost(r.cost_usd)) + (r.unpriced_calls ? ` (+${formatCountOf(r.unpriced_calls, "unpriced call")})` : "");
+  return h(
+    "table",
+    { class: "by-model", id: "trace-models" },
+    h("thead", null, h("tr", null, h("th", null, "Model"), h("th", null, "LLM calls"), h("th", null, "Tokens in / out"), h("th", null, "Cost"))),
+    h(
+      "tbody",
+      null,
+      rows.map((r) =>
+        h(
+          "tr",
+          null,
+          h("td", { class: "model", title: r.model }, r.model),
+          h("td", null, formatCount(r.calls)),
+          h("td", null, `${formatCount(r.input_tokens)} / ${formatCount(r.output_tokens)}`),
+          h("td", null, cost(r)),
+        ),
+      ),
+    ),
+  );
 }
 
 function header(trace) {
@@ -35,6 +62,7 @@ function header(trace) {
       stat("Errors", formatCount(t.error_count), t.error_count ? "bad" : null),
       stat("Max depth", trace.max_depth > DEEP_WARNING ? `${trace.max_depth} ⚠ deep` : String(trace.max_depth), trace.max_depth > DEEP_WARNING ? "warn" : null),
     ),
+    modelTable(trace.spans),
   );
 }
 
