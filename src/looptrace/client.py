@@ -185,10 +185,13 @@ class TraceSummary(TypedDict):
     cache_write_tokens: int
     total_tokens: int
     cost_usd: float | None
+    """The sum of the known costs; None when the trace has LLM calls and none has a known cost."""
     session_id: str | None
     user_id: str | None
     models: list[str]
     tools: list[str]
+    unpriced_llm_calls: int
+    """LLM calls whose cost is unknown (not in `cost_usd`)."""
 
 
 class TracePage(TypedDict):
@@ -241,7 +244,8 @@ class Rollup(TypedDict):
     cache_read_tokens: int
     cache_write_tokens: int
     total_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """The sum of the known costs; None when the subtree has LLM calls and none has a known cost."""
     unpriced_llm_calls: int
 
 
@@ -380,7 +384,7 @@ class SkeletonSpans(TypedDict):
     rollup_llm_calls: list[int]
     rollup_input_tokens: list[int]
     rollup_output_tokens: list[int]
-    rollup_cost_usd: list[float]
+    rollup_cost_usd: list[float | None]
     rollup_unpriced_llm_calls: list[int]
 
 
@@ -423,8 +427,10 @@ class StatsSummary(TypedDict):
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """The sum of the known costs; None when there are LLM calls and none has a known cost."""
     error_count: int
+    unpriced_llm_calls: int
 
 
 class ModelUsageRow(TypedDict):
@@ -439,7 +445,8 @@ class ModelUsageRow(TypedDict):
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """The sum of the known costs; None when no call has one."""
     unpriced_calls: int
 
 

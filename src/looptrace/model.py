@@ -242,12 +242,24 @@ class TraceSummary:
     cache_read_tokens: int
     cache_write_tokens: int
     cost_usd: float | None
+    """The sum of the known costs; None when the trace has LLM calls and none has a known cost."""
     session_id: str | None = None
     user_id: str | None = None
     models: list[str] = field(default_factory=list[str])
     tools: list[str] = field(default_factory=list[str])
+    unpriced_llm_calls: int = 0
+    """LLM calls whose cost is unknown (not in `cost_usd`, which is then a lower bound)."""
 
     @property
     def duration_ns(self) -> int:
         """End minus start, never negative."""
         return max(0, self.end_ns - self.start_ns)
+
+
+def known_cost(cost_usd: float, llm_calls: int, unpriced_llm_calls: int) -> float | None:
+    """The cost to show for LLM calls whose known costs sum to `cost_usd`.
+
+    None (unknown, never 0) when there are calls and none of them has a known cost; otherwise
+    the sum, a lower bound when some calls are unpriced. No calls at all cost 0.0.
+    """
+    return None if llm_calls and unpriced_llm_calls == llm_calls else cost_usd

@@ -99,3 +99,34 @@ def test_costs_under_a_cent_keep_two_significant_digits():
     assert fmt_cost(3e-12) == "<$0.00000001"
     assert fmt_cost(0) == "$0"
     assert fmt_cost(None) == "-"
+
+
+def test_stats_by_model_sums_windows_and_shows_a_model_without_any_price_as_unknown_last() -> None:
+    from looptrace.cli._stats import _model_lines, _sum_models
+    from looptrace.client import ModelUsageRow
+
+    def row(model: str, calls: int, cost: float | None, unpriced: int) -> ModelUsageRow:
+        return {
+            "bucket_start": "",
+            "bucket_start_unix_nano": "0",
+            "provider": "acme",
+            "model": model,
+            "llm_calls": calls,
+            "input_tokens": 10 * calls,
+            "output_tokens": calls,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cost_usd": cost,
+            "unpriced_calls": unpriced,
+        }
+
+    rows = [row("private-9", 5, None, 5), row("cheap", 1, 0.001, 0), row("mixed", 2, 0.02, 1), row("mixed", 1, None, 1)]
+    models = _sum_models(rows)
+    assert [(m["model"], m["llm_calls"], m["cost_usd"], m["unpriced_calls"]) for m in models] == [
+        ("mixed", 3, 0.02, 2),
+        ("cheap", 1, 0.001, 0),
+        ("private-9", 5, None, 5),
+    ]
+    lines = _model_lines(models, Style(False))
+    assert [line.split()[-1] for line in lines[1:4]] == ["$0.020+?", "$0.0010", "unknown"]
+    assert "lower bound" in lines[4]

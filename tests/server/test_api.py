@@ -220,3 +220,38 @@ async def test_healthz_reports_pipeline_progress(loaded: httpx.AsyncClient) -> N
     assert body["ingest"]["spans_stored"] == 18
     assert body["ingest"]["records_decoded_twice"] == 0
     assert body["skeletons_built_ahead"] == 0  # 18 spans: far below the warmer's threshold
+
+
+async def test_a_model_without_a_price_reads_as_unknown_cost_everywhere_never_zero(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    priced, unpriced = _trace(0), _trace(1, model="acme-private-9")
+    response = await client.post(
+        "/v1/traces",
+        content=json.dumps({"resourceSpans": [priced, unpriced]}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200
+    runtime: Runtime = app.state.runtime
+    await asyncio.to_thread(runtime.pipeline.wait_idle, 10)
+
+    listed = {t["root_name"]: t for t in (await client.get("/api/v1/traces")).json()["traces"]}
+    assert (listed["workflow-1"]["cost_usd"], listed["workflow-1"]["unpriced_llm_calls"]) == (None, 1)
+    assert listed["workflow-0"]["cost_usd"] > 0 and listed["workflow-0"]["unpriced_llm_calls"] == 0
+    by_cost = (await client.get("/api/v1/traces", params={"sort": "cost", "order": "asc"})).json()["traces"]
+    assert [t["root_name"] for t in by_cost] == ["workflow-0", "workflow-1"]  # unknown last, either way
+    assert await _ids(client, min_cost=0) == ["workflow-0"]
+
+    trace = (await client.get(f"/api/v1/traces/{listed['workflow-1']['trace_id']}")).json()
+    assert (trace["summary"]["cost_usd"], trace["totals"]["cost_usd"], trace["totals"]["unpriced_llm_calls"]) == (
+        None,
+        None,
+        1,
+    )
+    assert trace["spans"][0]["rollup"]["cost_usd"] is None
+
+    models = {r["model"]: r for r in (await client.get("/api/v1/stats/models")).json()["rows"]}
+    assert (models["acme-private-9"]["cost_usd"], models["acme-private-9"]["unpriced_calls"]) == (None, 1)
+    summary = (await client.get("/api/v1/stats/summary")).json()
+    assert summary["cost_usd"] == pytest.approx(listed["workflow-0"]["cost_usd"])
+    assert summary["unpriced_llm_calls"] == 1

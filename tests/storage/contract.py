@@ -18,6 +18,7 @@ suite stays fast; tests that write get a fresh store each (`store`).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import fields, replace
 from typing import Any
@@ -470,9 +471,22 @@ class TraceStoreContract:
         usage = store.usage_by_model(None, None, 3600 * SEC)
         assert [(u.model, u.llm_calls) for u in usage] == [("gpt-4o", 1)]
 
-    def test_cost_is_the_sum_of_known_costs_and_zero_without_any(self, filled: TraceStore) -> None:
-        costs = {n: s.cost_usd for n in (1, 3, 4) if (s := filled.get_summary(tid(n))) is not None}
-        assert costs == {1: pytest.approx(0.5), 3: 0.0, 4: 0.0}
+    def test_cost_is_the_sum_of_known_costs_zero_without_calls_and_unknown_when_no_call_is_priced(
+        self, filled: TraceStore
+    ) -> None:
+        summaries = {n: s for n in (1, 3, 4) if (s := filled.get_summary(tid(n))) is not None}
+        assert {n: s.cost_usd for n, s in summaries.items()} == {1: pytest.approx(0.5), 3: 0.0, 4: None}
+        assert {n: s.unpriced_llm_calls for n, s in summaries.items()} == {1: 0, 3: 0, 4: 1}
+
+    def test_a_trace_partly_priced_keeps_the_known_sum_and_counts_the_rest(self, store: TraceStore) -> None:
+        # Across batches: the unpriced call first (the stored row says unknown), then a priced one.
+        store.write([span(1, 1, None, "root", 0, 100), llm(1, 2, 1, 10, 20, cost_usd=None)], [], 1)
+        first = store.get_summary(tid(1))
+        assert first is not None and (first.cost_usd, first.unpriced_llm_calls) == (None, 1)
+        store.write([llm(1, 3, 1, 30, 40, cost_usd=0.25)], [], 2)
+        both = store.get_summary(tid(1))
+        assert both is not None and (both.cost_usd, both.unpriced_llm_calls, both.llm_calls) == (0.25, 1, 2)
+        assert [t.trace_id for t in store.search_traces(TraceQuery(min_cost_usd=0.2)).traces] == [tid(1)]
 
     def test_log_position_starts_at_zero_and_persists_across_reopen(self, open_store: OpenStore) -> None:
         store = open_store()
@@ -511,6 +525,7 @@ class TraceStoreContract:
             (TraceQuery(min_duration_ns=50 * MS, max_duration_ns=100 * MS), [1, 5]),
             (TraceQuery(min_cost_usd=0.01), [1, 2]),
             (TraceQuery(min_cost_usd=0.3), [1]),
+            (TraceQuery(min_cost_usd=0), [1, 2, 3, 5]),  # an unknown cost is not "at least $0"
             (TraceQuery(model="gpt-4o"), [1, 4]),
             (TraceQuery(model="gpt-4o-2024-08-06"), [4]),
             (TraceQuery(model="claude-3-5-haiku"), [2]),
@@ -571,7 +586,8 @@ class TraceStoreContract:
                 "errors": s.error_count,
                 "llm_calls": s.llm_calls,
                 "tokens": s.input_tokens + s.output_tokens,
-                "cost": s.cost_usd or 0.0,
+                # Unknown last whichever way: below every cost descending, above every cost ascending.
+                "cost": s.cost_usd if s.cost_usd is not None else (-1.0 if descending else math.inf),
             }[sort]
             return value, s.trace_id
 
@@ -589,7 +605,7 @@ class TraceStoreContract:
             for n in range(1, 24)
             for s in (
                 span(n, n * 10, None, "root", n, n + n % 4, status_code="ERROR" if n % 5 == 0 else "UNSET"),
-                *([llm(n, n * 10 + 1, n * 10, n, n + 1)] if n % 3 == 0 else []),
+                *([llm(n, n * 10 + 1, n * 10, n, n + 1, cost_usd=None if n % 2 else 0.25)] if n % 3 == 0 else []),
             )
         ]
         store.write(spans, [], 1)
@@ -663,10 +679,13 @@ class TraceStoreContract:
         assert (totals.llm_calls, totals.input_tokens, totals.output_tokens) == (4, 400, 40)
         assert (totals.cache_read_tokens, totals.cache_write_tokens) == (160, 0)
         assert totals.cost_usd == pytest.approx(0.51)
+        assert totals.unpriced_llm_calls == 1
 
         window = filled.totals(T0 + 1000 * MS, T0 + 3000 * MS)  # spans of traces 2 and 3
         assert (window.span_count, window.trace_count, window.llm_calls, window.error_count) == (4, 2, 1, 1)
         assert window.cost_usd == pytest.approx(0.01)
+        unpriced = filled.totals(T0 + 3000 * MS, T0 + 3999 * MS)  # trace 4 alone: one call, no price
+        assert (unpriced.llm_calls, unpriced.unpriced_llm_calls, unpriced.cost_usd) == (1, 1, None)
 
         empty = filled.totals(T0 + 10 * SEC, None)
         assert (empty.span_count, empty.trace_count, empty.cost_usd) == (0, 0, 0.0)
@@ -685,7 +704,7 @@ class TraceStoreContract:
             (first - T0 + bucket, "openai", "gpt-4o-2024-08-06", 1, 100, 1),
         ]
         assert usage[1].cost_usd == pytest.approx(0.5)
-        assert usage[2].cost_usd == 0.0
+        assert usage[2].cost_usd is None
         assert (usage[1].output_tokens, usage[1].cache_read_tokens, usage[1].cache_write_tokens) == (20, 80, 0)
         assert [u.model for u in filled.usage_by_model(T0 + 3000 * MS, None, bucket)] == ["gpt-4o-2024-08-06"]
 

@@ -87,7 +87,7 @@ def rollup_json(r: Rollup) -> JSONDict:
         "cache_read_tokens": r.cache_read_tokens,
         "cache_write_tokens": r.cache_write_tokens,
         "total_tokens": r.total_tokens,
-        "cost_usd": r.cost_usd,
+        "cost_usd": r.known_cost_usd,
         "unpriced_llm_calls": r.unpriced_llm_calls,
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,28 @@ def layout_trace() -> OtlpTrace:
     return t
 
 
+def unpriced_trace() -> OtlpTrace:
+    """A later trace, in a session, whose one LLM call is on a model without a price."""
+    t = OtlpTrace(service="layout-demo", start_ns=time.time_ns() - 30_000_000_000)
+    root = t.span("private_answer", duration_ms=200, attributes={"session.id": "private-session"})
+    t.span(
+        "chat my-private-model-v1",
+        root,
+        start_ms=5,
+        duration_ms=150,
+        kind=3,
+        attributes=_llm("my-private-model-v1", 500, 40),
+    )
+    return t
+
+
 @pytest.fixture(scope="module")
 def layout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     server = ServerProcess(data_dir=tmp_path_factory.mktemp("layout") / "data", port=free_port(), grpc_port=free_port())
     server.start()
     try:
         trace = layout_trace()
-        server.wait_for_spans(post_traces(server.url, trace))
+        server.wait_for_spans(post_traces(server.url, trace, unpriced_trace()))
         yield server.url, trace.trace_id
     finally:
         server.stop()
@@ -292,4 +308,42 @@ def test_a_trace_on_two_models_shows_tokens_and_cost_by_model(wide_page: Page, l
     expect(rows.nth(0).locator("td")).to_have_text(
         ["claude-3-opus-20240229", "1", "79 / 10", re.compile(r"^\$0\.\d+$")]
     )
-    expect(rows.nth(1).locator("td")).to_have_text(["my-private-model-v1", "1", "1,191 / 52", "– (+1 unpriced call)"])
+    expect(rows.nth(1).locator("td")).to_have_text(["my-private-model-v1", "1", "1,191 / 52", "– (1 unpriced call)"])
+
+
+def _cost_cells(page: Page) -> dict[str, Locator]:
+    head = [t.strip(" ▲▼") for t in page.locator("table.traces thead th").all_inner_texts()]
+    column = head.index("Cost") + 1
+    rows = page.locator("table.traces tbody tr")
+    expect(rows).to_have_count(2)
+    return {
+        rows.nth(i).locator(".trace-link").inner_text(): rows.nth(i).locator(f"td:nth-child({column})")
+        for i in range(rows.count())
+    }
+
+
+def test_the_trace_list_never_shows_an_unknown_cost_as_zero_and_sorts_it_last(
+    wide_page: Page, layout_url: tuple[str, str]
+) -> None:
+    url, _ = layout_url
+    wide_page.goto(f"{url}/#/traces")
+    cells = _cost_cells(wide_page)
+    expect(cells["private_answer"]).to_have_text("–")
+    expect(cells["private_answer"].locator("span")).to_have_attribute("title", "– (1 unpriced call)")
+    expect(cells["agent_loop"]).to_have_text(re.compile(r"^\$0\.\d+\+$"))  # a lower bound
+    expect(cells["agent_loop"].locator("span")).to_have_attribute("title", re.compile(r"\(\+1 unpriced call\)$"))
+    for order in ("asc", "desc"):
+        wide_page.goto(f"{url}/#/traces?sort=cost&order={order}")
+        expect(wide_page.locator("table.traces tbody tr .trace-link")).to_have_text(["agent_loop", "private_answer"])
+
+
+def test_sessions_and_the_dashboard_say_which_cost_is_unknown(wide_page: Page, layout_url: tuple[str, str]) -> None:
+    url, _ = layout_url
+    wide_page.goto(f"{url}/#/sessions/private-session")
+    expect(wide_page.locator(".stat", has_text="Cost").locator(".stat-value")).to_have_text("– (1 unpriced call)")
+    expect(wide_page.locator("ol.turns li")).to_contain_text("– (1 unpriced call)")
+    wide_page.goto(f"{url}/#/dashboard")
+    expect(wide_page.locator("#cost-chart-note")).to_have_text(
+        "No price known, so not drawn: my-private-model-v1 (2 calls)."
+    )
+    expect(wide_page.locator("#cost-chart + .legend-list")).to_have_text("claude-3-opus-20240229")

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatCost, formatCountOf, formatDuration, formatLlmBadge, formatRollup, formatTokens, safeHref } from "../../src/looptrace/ui/format.js";
+import { formatCost, formatCostUnpriced, formatCountOf, formatDuration, formatLlmBadge, formatRollup, formatTokens, safeHref } from "../../src/looptrace/ui/format.js";
 
 test("durations pick a unit by size", () => {
   assert.equal(formatDuration(0.25), "250µs");
@@ -23,6 +23,7 @@ test("tokens and rollups read short", () => {
   assert.equal(formatTokens(950), "950");
   assert.equal(formatTokens(12_345), "12k");
   assert.equal(formatTokens(1234), "1.2k");
+  assert.equal(formatTokens(891.5), "892"); // a chart tick halfway between two counts
   assert.equal(
     formatRollup({ span_count: 12, llm_calls: 3, total_tokens: 4500, cost_usd: 0.0123, error_count: 1 }),
     "12 spans · 3 LLM · 4.5k tok · $0.0123 · 1 err",
@@ -65,4 +66,11 @@ test("counted nouns agree with their number", () => {
   assert.equal(formatCountOf(2, "LLM call"), "2 LLM calls");
   assert.equal(formatCountOf(1200, "unpriced call"), "1,200 unpriced calls");
   assert.equal(formatCountOf(0, "iteration"), "0 iterations");
+});
+
+test("a cost with unpriced calls says how many, and a cost nothing prices is a dash, never $0", () => {
+  assert.equal(formatCostUnpriced(0.0019, 0), "$0.0019");
+  assert.equal(formatCostUnpriced(0.0019, 2), "$0.0019 (+2 unpriced calls)");
+  assert.equal(formatCostUnpriced(null, 1), "– (1 unpriced call)");
+  assert.equal(formatCostUnpriced(0, 0), "$0");
 });

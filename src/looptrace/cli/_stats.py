@@ -77,11 +77,18 @@ def _sum_models(rows: list[ModelUsageRow]) -> list[dict[str, Any]]:
             "output_tokens",
             "cache_read_tokens",
             "cache_write_tokens",
-            "cost_usd",
             "unpriced_calls",
         ):
             into[field] += row[field]
-    return sorted(merged.values(), key=lambda m: (-m["cost_usd"], -m["llm_calls"], m["model"]))
+        if row["cost_usd"] is not None:
+            into["cost_usd"] += row["cost_usd"]
+    for m in merged.values():
+        if m["unpriced_calls"] == m["llm_calls"]:
+            m["cost_usd"] = None  # no call of the model has a price: unknown, not $0
+    # Most expensive first, the models without any price last.
+    return sorted(
+        merged.values(), key=lambda m: (m["cost_usd"] is None, -(m["cost_usd"] or 0.0), -m["llm_calls"], m["model"])
+    )
 
 
 def _sum_errors(rows: list[ErrorRateRow]) -> dict[str, Any]:
@@ -145,14 +152,15 @@ def _model_lines(models: list[dict[str, Any]], style: _common.Style) -> list[str
     )
     lines = [style.bold(head)]
     for m in models:
-        cost = _common.fmt_cost(m["cost_usd"]) + ("+?" if m["unpriced_calls"] else "")
+        unknown = m["cost_usd"] is None  # no call of the model has a price
+        cost = "unknown" if unknown else _common.fmt_cost(m["cost_usd"]) + ("+?" if m["unpriced_calls"] else "")
         lines.append(
             f"{_common.truncate(m['model'], model_w):<{model_w}}  "
             f"{_common.truncate(m['provider'] or '-', provider_w):<{provider_w}}"
             f"  {m['llm_calls']:>6,}  {_common.fmt_count(m['input_tokens']):>8}  "
             f"{_common.fmt_count(m['cache_read_tokens']):>8}  {_common.fmt_count(m['output_tokens']):>8}  {cost:>9}"
         )
-    if any(m["unpriced_calls"] for m in models):
+    if any(m["unpriced_calls"] and m["cost_usd"] is not None for m in models):
         lines.append(style.dim("+? : some calls of that model have no known price, so the cost is a lower bound"))
     return lines
 

@@ -364,7 +364,6 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
                 models.add(span.response_model)
         if span.tool_name:
             tools.add(span.tool_name)
-    all_unpriced = totals.llm_calls > 0 and totals.unpriced_llm_calls == totals.llm_calls
     return TraceSummary(
         trace_id=root.trace_id,
         root_span_id=None if tree.is_orphan[root_position] else root.span_id,
@@ -379,9 +378,10 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
         output_tokens=totals.output_tokens,
         cache_read_tokens=totals.cache_read_tokens,
         cache_write_tokens=totals.cache_write_tokens,
-        cost_usd=None if all_unpriced else totals.cost_usd,
+        cost_usd=totals.known_cost_usd,
         session_id=session_id,
         user_id=user_id,
         models=sorted(models),
         tools=sorted(tools),
+        unpriced_llm_calls=totals.unpriced_llm_calls,
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from looptrace.model import LogRecord, Span, SpanId, TraceSummary
+from looptrace.model import LogRecord, Span, SpanId, TraceSummary, known_cost
 from looptrace.storage.api import SpanPayloads
 
 
@@ -48,6 +48,11 @@ class Rollup:
         """Input plus output tokens (cache tokens are already part of the input)."""
         return self.input_tokens + self.output_tokens
 
+    @property
+    def known_cost_usd(self) -> float | None:
+        """`cost_usd` as shown: None when there are LLM calls and none has a known cost (`known_cost`)."""
+        return known_cost(self.cost_usd, self.llm_calls, self.unpriced_llm_calls)
+
 
 @dataclass(slots=True)
 class TraceTotals:
@@ -73,6 +78,11 @@ class TraceTotals:
     def duration_ns(self) -> int:
         """End of the last span minus start of the first, never negative."""
         return max(0, self.end_ns - self.start_ns)
+
+    @property
+    def known_cost_usd(self) -> float | None:
+        """`cost_usd` as shown: None when there are LLM calls and none has a known cost (`known_cost`)."""
+        return known_cost(self.cost_usd, self.llm_calls, self.unpriced_llm_calls)
 
 
 @dataclass(slots=True)

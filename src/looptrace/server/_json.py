@@ -64,6 +64,7 @@ def summary_json(s: TraceSummary) -> JSONDict:
         "user_id": s.user_id,
         "models": s.models,
         "tools": s.tools,
+        "unpriced_llm_calls": s.unpriced_llm_calls,
     }
 
 
@@ -86,6 +87,7 @@ def totals_json(t: TraceTotals) -> JSONDict:
         "duration_ms": _ms(t.duration_ns),
         "total_tokens": t.input_tokens + t.output_tokens,
         "end_time": iso_from_ns(end_ns),
+        "cost_usd": t.known_cost_usd,
     }
 
 
@@ -246,7 +248,7 @@ def _span_objects(nodes: list[SpanNode], payloads: SpanPayloads, trace_start_ns:
             "cache_read_tokens": rollup.cache_read_tokens,
             "cache_write_tokens": rollup.cache_write_tokens,
             "total_tokens": rollup.input_tokens + rollup.output_tokens,
-            "cost_usd": rollup.cost_usd,
+            "cost_usd": rollup.known_cost_usd,
             "unpriced_llm_calls": rollup.unpriced_llm_calls,
         }
         append(obj)
@@ -314,7 +316,7 @@ _INPUT_TOKENS, _OUTPUT_TOKENS, _COST, _TOOL_NAME, _ITERATION, _FINISH_REASON, _D
 )
 _R_SPANS, _R_ERRORS, _R_LLM, _R_IN, _R_OUT, _R_COST, _R_UNPRICED = map(
     attrgetter,
-    ("span_count", "error_count", "llm_calls", "input_tokens", "output_tokens", "cost_usd", "unpriced_llm_calls"),
+    ("span_count", "error_count", "llm_calls", "input_tokens", "output_tokens", "known_cost_usd", "unpriced_llm_calls"),
 )
 
 SKELETON_FORMAT = "looptrace.skeleton.v1"

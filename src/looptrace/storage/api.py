@@ -79,8 +79,11 @@ class Totals:
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """The sum of the known costs of the LLM calls; None when there are calls and none has a known cost."""
     error_count: int
+    unpriced_llm_calls: int
+    """LLM calls whose cost is unknown: their cost is not in cost_usd."""
 
 
 @dataclass(slots=True)
@@ -95,7 +98,8 @@ class ModelUsage:
     output_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """The sum of the known costs; None when no call has one (an unknown cost is never 0)."""
     unpriced_calls: int
     """Calls whose cost is unknown: their cost is not in cost_usd."""
 

@@ -1,8 +1,12 @@
 // Pure extraction of the "agent view": an agent loop iteration by iteration. No DOM access.
+import { extractChat } from "./messages.js";
 
 const ITERATION_NAME = /^(.*?)[_\s.-]?(\d+)$/;
-const TOOL_INPUT_KEYS = ["tool_input", "gen_ai.tool.call.arguments", "input.value", "tool.parameters", "tool.input"];
-const TOOL_OUTPUT_KEYS = ["tool_output", "tool_result", "gen_ai.tool.call.result", "output.value", "tool.output"];
+// Where a tool span records its input and output. One list for the agent view and the span
+// detail panel alike (both read through `toolIo`).
+const TOOL_INPUT_KEYS = ["tool_input", "gen_ai.tool.call.arguments", "input.value", "tool.parameters", "tool.input", "traceloop.entity.input"];
+const TOOL_OUTPUT_KEYS = ["tool_output", "tool_result", "gen_ai.tool.call.result", "output.value", "tool.output", "traceloop.entity.output"];
+const TOOL_CALL_ID_KEYS = ["gen_ai.tool.call.id", "tool_call.id"];
 const FINAL_KEYS = ["final_answer", "output.value", "answer", "result"];
 const MAX_ITERATIONS_KEYS = ["max_iterations", "agent.max_iterations", "looptrace.agent.max_iterations"];
 const MAX_ITERATIONS_EXCEEDED_KEY = "looptrace.agent.max_iterations_exceeded";
@@ -80,14 +84,94 @@ export function toolIo(span) {
   };
 }
 
-function describeTool(span) {
+/** The id of the call a tool span answers (gen_ai.tool.call.id), or null: it matches the tool call in the model's messages. */
+export function toolCallId(span) {
+  return span.tool_call_id ?? firstAttribute(span.attributes, TOOL_CALL_ID_KEYS) ?? null;
+}
+
+const isFailed = (span) => span.status?.code === "ERROR";
+
+/** The first failing span of the subtree at `pos` (itself first), as a position, or -1. */
+function firstFailure(tree, pos) {
+  for (let p = pos; p < tree.end[pos]; p++) if (isFailed(tree.spans[tree.order[p]])) return p;
+  return -1;
+}
+
+/** For each position p, the position of the first real LLM call (no wrapper) at or after p, or -1: one pass from the end. */
+function nextLlmPositions(tree) {
+  const next = new Int32Array(tree.n + 1).fill(-1);
+  for (let p = tree.n - 1; p >= 0; p--) {
+    const span = tree.spans[tree.order[p]];
+    next[p] = span.category === "llm" && !span.is_duplicate_llm ? p : next[p + 1];
+  }
+  return next;
+}
+
+function describeTool(tree, pos, nextLlm) {
+  const span = tree.spans[tree.order[pos]];
   const attrs = span.attributes || {};
+  // A tool fails when it or any span under it fails (a failed HTTP call inside it, say).
+  const failure = firstFailure(tree, pos);
+  const failed = failure >= 0 ? tree.spans[tree.order[failure]] : null;
+  const io = toolIo(span);
   return {
     spanId: span.span_id,
     name: span.tool_name || attrs.tool_name || attrs["gen_ai.tool.name"] || span.name,
-    ...toolIo(span),
-    isError: span.status?.code === "ERROR",
+    ...io,
+    error: failed === span ? io.error : failed ? `in ${failed.name}: ${failed.status?.message || "error"}` : null,
+    isError: failed !== null,
+    errorSpanId: failed?.span_id ?? null,
+    callId: toolCallId(span),
+    // The model sees the tool's result in the input of its next call: the agent view reads it
+    // there when the tool span does not record it.
+    nextLlmSpanId: nextLlm[tree.end[pos]] >= 0 ? tree.spans[tree.order[nextLlm[tree.end[pos]]]].span_id : null,
+    batchIndex: 0,
+    batchSize: 1,
   };
+}
+
+/**
+ * Number the tools that hand their results to the same next LLM call under the same name: the
+ * k-th of them answers the k-th of the latest calls of that name in that LLM call's messages.
+ */
+function numberBatches(tools) {
+  const batches = new Map();
+  for (const t of tools) {
+    const key = `${t.nextLlmSpanId}\u0000${t.name}`;
+    if (!batches.has(key)) batches.set(key, []);
+    batches.get(key).push(t);
+  }
+  for (const batch of batches.values()) {
+    batch.forEach((t, k) => {
+      t.batchIndex = k;
+      t.batchSize = batch.length;
+    });
+  }
+}
+
+/**
+ * A tool's result as the model received it, read from the messages of the LLM call after the
+ * tool (a full span, with attributes): the tool result answering the tool's call, matched by
+ * call id, else by name and order among that call's latest tool calls. Null when not there.
+ *
+ * @param {object} llmSpan the next LLM call, from GET .../spans/{span_id}
+ * @param {{name:string, callId?:string|null, batchIndex?:number, batchSize?:number}} tool extractAgentView's tool
+ * @returns {string|null}
+ */
+export function toolResultFromChat(llmSpan, tool) {
+  const parts = extractChat(llmSpan)
+    .filter((m) => m.side === "input")
+    .flatMap((m) => m.parts);
+  const results = parts.filter((p) => p.kind === "tool_result");
+  if (tool.callId != null) {
+    const byId = results.find((p) => p.id != null && String(p.id) === String(tool.callId));
+    if (byId) return byId.content;
+  }
+  const answered = new Set(results.map((p) => p.number).filter((n) => n != null));
+  const calls = parts.filter((p) => p.kind === "tool_call" && p.name === tool.name && answered.has(p.number));
+  const call = calls[calls.length - (tool.batchSize ?? 1) + (tool.batchIndex ?? 0)];
+  if (!call) return null;
+  return results.find((p) => p.number === call.number)?.content ?? null;
 }
 
 /**
@@ -97,9 +181,24 @@ function describeTool(span) {
  * @returns {{finalAnswer:any, stop:string|null}}
  */
 export function agentOutcome(root, iterationCount) {
+  const finalAnswer = firstAttribute(root?.attributes, FINAL_KEYS) ?? null;
+  let stop = maxIterationsStop(root, iterationCount);
+  if (stop === null && finalAnswer == null && root?.status?.code === "ERROR") stop = `failed: ${root.status.message || "error"}`;
+  return { finalAnswer, stop };
+}
+
+/**
+ * "stopped after reaching max_iterations (N) without a final answer" when the loop under `root`
+ * ran out of iterations, else null. `root` may be a skeleton row (no attributes): then only the
+ * SDK's `max_iterations_exceeded` event tells, and the limit is left out.
+ *
+ * @param {object|null} root the loop's root span
+ * @param {number} iterationCount how many iterations the loop ran
+ * @returns {string|null}
+ */
+export function maxIterationsStop(root, iterationCount) {
   const rootAttrs = root?.attributes || {};
-  const finalAnswer = firstAttribute(rootAttrs, FINAL_KEYS) ?? null;
-  let stop = null;
+  if (firstAttribute(rootAttrs, FINAL_KEYS) != null) return null;
   const maxIterations = Number(firstAttribute(rootAttrs, MAX_ITERATIONS_KEYS));
   // The SDK's looptrace.agent marks the stop itself; hand-written loops only set max_iterations.
   const isMarkedExceeded =
@@ -107,13 +206,21 @@ export function agentOutcome(root, iterationCount) {
     rootAttrs.status === MAX_ITERATIONS_EXCEEDED_EVENT ||
     (root?.events || []).some((e) => e.name === MAX_ITERATIONS_EXCEEDED_EVENT);
   const isAtMax = Number.isFinite(maxIterations) && iterationCount >= maxIterations;
-  if (finalAnswer == null && (isMarkedExceeded || isAtMax)) {
-    const limit = Number.isFinite(maxIterations) ? ` (${maxIterations})` : "";
-    stop = `stopped after reaching max_iterations${limit} without a final answer`;
-  } else if (finalAnswer == null && root?.status?.code === "ERROR") {
-    stop = `failed: ${root.status.message || "error"}`;
-  }
-  return { finalAnswer, stop };
+  if (!isMarkedExceeded && !isAtMax) return null;
+  const limit = Number.isFinite(maxIterations) ? ` (${maxIterations})` : "";
+  return `stopped after reaching max_iterations${limit} without a final answer`;
+}
+
+/**
+ * The agent loop of a tree, if any: its root's position and how many iterations it ran
+ * (what `maxIterationsStop` needs), without describing every iteration.
+ *
+ * @returns {{rootPos:number, iterationCount:number}|null}
+ */
+export function findAgentLoop(tree) {
+  const positions = findIterations(tree);
+  if (!positions.length) return null;
+  return { rootPos: topAncestor(tree, positions[0]), iterationCount: positions.length };
 }
 
 /**
@@ -128,6 +235,7 @@ export function agentOutcome(root, iterationCount) {
  */
 export function extractAgentView(tree) {
   const positions = findIterations(tree);
+  const nextLlm = nextLlmPositions(tree);
   const iterations = positions.map((pos, k) => {
     const span = tree.spans[tree.order[pos]];
     const decisions = [];
@@ -135,8 +243,10 @@ export function extractAgentView(tree) {
     for (let p = pos + 1; p < tree.end[pos]; p++) {
       const child = tree.spans[tree.order[p]];
       if (child.category === "llm" && !child.is_duplicate_llm) decisions.push(describeLlm(child));
-      else if (child.category === "tool") tools.push(describeTool(child));
+      else if (child.category === "tool") tools.push(describeTool(tree, p, nextLlm));
     }
+    numberBatches(tools);
+    const failure = firstFailure(tree, pos);
     return {
       number: span.iteration ?? Number(ITERATION_NAME.exec(span.name || "")?.[2] ?? k + 1),
       spanId: span.span_id,
@@ -146,13 +256,26 @@ export function extractAgentView(tree) {
       decision: decisions[0] ?? null,
       llmCalls: decisions,
       tools,
-      isError: span.status?.code === "ERROR",
+      // Failed when anything in it failed: the iteration span, its LLM call, or a tool.
+      isError: failure >= 0,
+      failure: failure >= 0 ? describeFailure(tree, failure, tools) : null,
     };
   });
   const rootPos = positions.length ? topAncestor(tree, positions[0]) : 0;
   const root = tree.n ? tree.spans[tree.order[rootPos]] : null;
   const { finalAnswer, stop } = agentOutcome(root, iterations.length);
   return { iterations, finalAnswer, stop, rootName: root?.name ?? null, rootSpanId: root?.span_id ?? null };
+}
+
+/**
+ * What failed in an iteration, for its card: {spanId, label}. A failed tool is named first
+ * ("tool flaky_lookup"), as its error often fails the iteration span around it too.
+ */
+function describeFailure(tree, pos, tools) {
+  const tool = tools.find((t) => t.isError);
+  if (tool) return { spanId: tool.errorSpanId, label: `tool ${tool.name}` };
+  const span = tree.spans[tree.order[pos]];
+  return { spanId: span.span_id, label: span.name };
 }
 
 function topAncestor(tree, pos) {

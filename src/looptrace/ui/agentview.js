@@ -10,12 +10,16 @@
 // fetched through `loadSpan` only for cards that stay on screen for a moment.
 import { h, clear, fitToWindowBottom } from "./dom.js";
 import { formatCost, formatCount, formatCountOf, formatDuration, formatTokens, formatValue } from "./format.js";
-import { MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolIo } from "./agent.js";
+import {
+  MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolCallId, toolIo,
+  toolResultFromChat,
+} from "./agent.js";
 
 const LINE_PX = 20;
 const CARD_CHROME_PX = 20; // 2 × 6 px padding + 2 × 1 px border + 6 px gap
 const LOAD_DELAY_MS = 150;
 const CLIP_CHARS = 400;
+const FROM_CHAT_NOTE = " · as the next LLM call received it (not recorded on the tool span)";
 
 function clip(value) {
   const s = formatValue(value);
@@ -81,8 +85,9 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
     const it = iterations[k];
     const d = it.decision;
     const action = h("span", { class: "muted agent-action" }, it.action ? ` · action ${it.action}` : null);
+    const failed = it.failure ? h("span", { class: "err-badge agent-failed" }, ` · failed: ${it.failure.label}`) : null;
     const children = [
-      line("agent-head", link(it.spanId, `Iteration ${it.number}`), ` · ${formatDuration(it.durationMs)}`, action),
+      line("agent-head", link(it.spanId, `Iteration ${it.number}`), ` · ${formatDuration(it.durationMs)}`, failed, action),
       d
         ? line(
             "agent-decision",
@@ -93,16 +98,17 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
           )
         : line("agent-decision muted", "no LLM call in this iteration"),
     ];
-    const fills = []; // [spanId, input line, result line]
+    const fills = []; // [tool, input, result, note]
     for (const t of it.tools.slice(0, MAX_TOOLS_SHOWN)) {
       const input = h("code", null, ioText(t, "input") ?? "…");
       const result = h("code", null, ioText(t, "result") ?? "…");
+      const note = h("span", { class: "muted agent-note" });
       children.push(
         line(`agent-tool${t.isError ? " error" : ""}`, h("span", { class: "agent-k" }, "tool "), link(t.spanId, t.name)),
         line("agent-io", h("span", { class: "agent-k" }, "input "), input),
-        line(`agent-io${t.isError ? " err-badge" : ""}`, h("span", { class: "agent-k" }, "result "), result),
+        line(`agent-io agent-result${t.isError ? " err-badge" : ""}`, h("span", { class: "agent-k" }, "result "), result, note),
       );
-      fills.push([t, input, result]);
+      fills.push([t, input, result, note]);
     }
     if (it.tools.length > MAX_TOOLS_SHOWN) children.push(line("muted", `+${it.tools.length - MAX_TOOLS_SHOWN} more tool calls: open the iteration in the waterfall`));
     if (!it.tools.length) children.push(line("muted", "no tool called"));
@@ -125,18 +131,41 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
           const value = span?.attributes?.action;
           if (value != null) action.textContent = ` · action ${formatValue(value)}`;
         }, () => {});
-        for (const [t, input, result] of fills) {
-          loadSpan(t.spanId).then((span) => {
-            const io = toolIo(span);
-            input.textContent = ioText(io, "input") ?? "–";
-            result.textContent = ioText(io, "result") ?? "– (not recorded)";
-            input.title = input.textContent;
-            result.title = result.textContent;
-          }, () => {});
-        }
+        for (const fill of fills) fillTool(...fill);
       }, LOAD_DELAY_MS);
     }
     return card;
+  }
+
+  const setText = (node, text) => {
+    node.textContent = text;
+    node.title = text;
+  };
+
+  /** Fill a tool's input and result lines from the details of its span (and of what it needs). */
+  function fillTool(t, input, result, note) {
+    loadSpan(t.spanId).then((span) => {
+      const io = toolIo(span);
+      setText(input, ioText(io, "input") ?? "–");
+      if (t.errorSpanId && t.errorSpanId !== t.spanId) {
+        // A span under the tool failed: its message, not the tool's (unset) status.
+        loadSpan(t.errorSpanId).then((failed) => setText(result, `error in ${failed.name}: ${failed.status?.message || "error"}`), () => {});
+        return;
+      }
+      if (io.error || io.output != null || !t.nextLlmSpanId) {
+        setText(result, ioText(io, "result") ?? "– (not recorded)");
+        return;
+      }
+      // Not on the tool span: the model received it, so the next LLM call's input may carry it.
+      loadSpan(t.nextLlmSpanId).then(
+        (llm) => {
+          const fromChat = toolResultFromChat(llm, { ...t, callId: toolCallId(span) });
+          setText(result, fromChat != null ? clip(fromChat) : "– (not recorded)");
+          if (fromChat != null) setText(note, FROM_CHAT_NOTE);
+        },
+        () => setText(result, "– (not recorded)"),
+      );
+    }, () => {});
   }
 
   function render() {

@@ -1,7 +1,7 @@
 // The dashboard: cost and tokens by model over time, latency percentiles by span name, error rate.
 import { getJson } from "./api.js";
 import { h, svg, clear } from "./dom.js";
-import { formatCost, formatDuration, formatTime, formatTokens } from "./format.js";
+import { formatCost, formatCountOf, formatDuration, formatTime, formatTokens } from "./format.js";
 import { PALETTE, bucketMs, extent, linearScale, linePath, seriesBy } from "./charts.js";
 
 const W = 640;
@@ -9,7 +9,7 @@ const H = 200;
 const PAD = { left: 64, right: 12, top: 10, bottom: 28 };
 
 /** One line per series over time; `widthMs` is the bucket: points sit at their bucket's middle. */
-function lineChart(title, seriesMap, formatY, id, widthMs) {
+function lineChart(title, seriesMap, formatY, id, widthMs, note = null) {
   const { x0, x1, y1 } = extent(seriesMap, widthMs);
   const toX = linearScale(x0, x1, PAD.left, W - PAD.right);
   const sx = (x) => toX(x + widthMs / 2);
@@ -29,7 +29,28 @@ function lineChart(title, seriesMap, formatY, id, widthMs) {
     legend.appendChild(h("span", { class: "legend-item" }, h("span", { class: "swatch", style: { background: color } }), name));
   }
   if (!seriesMap.size) chart.appendChild(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "tick" }, "no data"));
-  return h("section", { class: "card" }, h("h2", null, title), chart, legend);
+  return h("section", { class: "card" }, h("h2", null, title), chart, legend, note ? h("p", { class: "muted chart-note", id: `${id}-note` }, note) : null);
+}
+
+/**
+ * What the cost chart cannot show: the models no call of which has a price (left out, never drawn
+ * at $0) and those with some unpriced calls (their line is a lower bound). Null when every call is priced.
+ */
+export function unpricedNote(rows) {
+  const calls = new Map();
+  const priced = new Set();
+  for (const r of rows) {
+    if (r.unpriced_calls) calls.set(r.model, (calls.get(r.model) || 0) + r.unpriced_calls);
+    if (r.cost_usd != null) priced.add(r.model);
+  }
+  if (!calls.size) return null;
+  const names = (want) => [...calls].filter(([model]) => priced.has(model) === want).map(([model, n]) => `${model} (${formatCountOf(n, "call")})`);
+  const parts = [];
+  const unknown = names(false);
+  const partial = names(true);
+  if (unknown.length) parts.push(`No price known, so not drawn: ${unknown.join(", ")}.`);
+  if (partial.length) parts.push(`Some calls without a price, so the line is a lower bound: ${partial.join(", ")}.`);
+  return parts.join(" ");
 }
 
 function latencyChart(rows) {
@@ -86,7 +107,14 @@ export function renderDashboard(root, params) {
     .then(([models, latency, errors]) => {
       if (disposed) return;
       clear(body).append(
-        lineChart("Cost by model (USD)", seriesBy(models.rows, "model", (r) => r.cost_usd), formatCost, "cost-chart", bucketMs(models.bucket)),
+        lineChart(
+          "Cost by model (USD)",
+          seriesBy(models.rows.filter((r) => r.cost_usd != null), "model", (r) => r.cost_usd),
+          formatCost,
+          "cost-chart",
+          bucketMs(models.bucket),
+          unpricedNote(models.rows),
+        ),
         lineChart("Tokens by model", seriesBy(models.rows, "model", (r) => r.input_tokens + r.output_tokens), formatTokens, "tokens-chart", bucketMs(models.bucket)),
         latencyChart(latency.rows),
         lineChart("Span error rate", seriesBy(errors.rows.map((r) => ({ ...r, series: "error rate" })), "series", (r) => r.error_rate * 100), (v) => `${v.toFixed(1)}%`, "errors-chart", bucketMs(errors.bucket)),

@@ -33,10 +33,23 @@ export function formatCost(usd) {
   return `$${usd.toFixed(2)}`;
 }
 
+/**
+ * The cost of some LLM calls, saying what is unknown: "$0.0019", "$0.0019 (+2 unpriced calls)",
+ * or "– (2 unpriced calls)" when none of them has a price (the API sends a null cost then).
+ *
+ * @param {number|null} costUsd the sum of the known costs; null when no call has one
+ * @param {number} unpricedCalls calls whose cost is unknown
+ */
+export function formatCostUnpriced(costUsd, unpricedCalls) {
+  if (!unpricedCalls) return formatCost(costUsd);
+  const calls = formatCountOf(unpricedCalls, "unpriced call");
+  return costUsd == null ? `${formatCost(null)} (${calls})` : `${formatCost(costUsd)} (+${calls})`;
+}
+
 /** Token counts: 950, 12.3k, 4.5M. */
 export function formatTokens(n) {
   if (n == null || !Number.isFinite(n)) return "–";
-  if (n < 1000) return String(n);
+  if (n < 1000) return String(Math.round(n));
   if (n < 1_000_000) return `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
   return `${(n / 1_000_000).toFixed(1)}M`;
 }

@@ -1,7 +1,7 @@
 // The trace page: header totals, waterfall / agent view tabs, span detail; ?span= deep links.
 import { getJson, spanLoader, tracePaths } from "./api.js";
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatCountOf, formatDuration, formatTime } from "./format.js";
+import { formatCostUnpriced, formatCount, formatDuration, formatTime } from "./format.js";
 import { searchPositions, stepMatch } from "./tree.js";
 import { treeFromSkeleton } from "./skeleton.js";
 import { createWaterfall } from "./waterfall.js";
@@ -20,7 +20,6 @@ function stat(label, value, cls) {
 function modelTable(columns) {
   const rows = usageByModel(columns);
   if (rows.length < 2) return null;
-  const cost = (r) => (r.cost_usd == null ? "–" : formatCost(r.cost_usd)) + (r.unpriced_calls ? ` (+${formatCountOf(r.unpriced_calls, "unpriced call")})` : "");
   return h(
     "table",
     { class: "by-model", id: "trace-models" },
@@ -35,7 +34,7 @@ function modelTable(columns) {
           h("td", { class: "model", title: r.model }, r.model),
           h("td", null, formatCount(r.calls)),
           h("td", null, `${formatCount(r.input_tokens)} / ${formatCount(r.output_tokens)}`),
-          h("td", null, cost(r)),
+          h("td", null, formatCostUnpriced(r.cost_usd, r.unpriced_calls)),
         ),
       ),
     ),
@@ -58,7 +57,7 @@ function header(trace) {
       stat("LLM calls", formatCount(t.llm_calls)),
       stat("Tokens in / out", `${formatCount(t.input_tokens)} / ${formatCount(t.output_tokens)}`),
       stat("Cache read / write", `${formatCount(t.cache_read_tokens)} / ${formatCount(t.cache_write_tokens)}`),
-      stat("Cost", formatCost(t.cost_usd) + (t.unpriced_llm_calls ? ` (+${t.unpriced_llm_calls} unpriced)` : "")),
+      stat("Cost", formatCostUnpriced(t.cost_usd, t.unpriced_llm_calls)),
       stat("Errors", formatCount(t.error_count), t.error_count ? "bad" : null),
       stat("Max depth", trace.max_depth > DEEP_WARNING ? `${trace.max_depth} ⚠ deep` : String(trace.max_depth), trace.max_depth > DEEP_WARNING ? "warn" : null),
     ),

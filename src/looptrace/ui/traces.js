@@ -1,7 +1,7 @@
 // The trace list: filters, sortable columns, cursor paging and live prepending of new traces.
 import { getJson } from "./api.js";
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatDuration, formatTime, formatTokens } from "./format.js";
+import { formatCost, formatCostUnpriced, formatCount, formatDuration, formatTime, formatTokens } from "./format.js";
 
 const FILTERS = [
   ["service", "Service", "text"],
@@ -18,6 +18,13 @@ const FILTERS = [
   ["end", "To", "text"],
 ];
 
+/** The known cost, "+" when some calls have no price (a lower bound), "–" when none has; the tooltip says which. */
+function costCell(t) {
+  if (!t.unpriced_llm_calls) return formatCost(t.cost_usd);
+  const text = t.cost_usd == null ? formatCost(null) : `${formatCost(t.cost_usd)}+`;
+  return h("span", { class: "cost-unpriced", title: formatCostUnpriced(t.cost_usd, t.unpriced_llm_calls) }, text);
+}
+
 const COLUMNS = [
   { label: "Start", sort: "start", cell: (t) => formatTime(t.start_time) },
   { label: "Trace", cell: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)") },
@@ -27,7 +34,7 @@ const COLUMNS = [
   { label: "Errors", sort: "errors", num: true, cell: (t) => (t.error_count ? h("span", { class: "err-badge" }, formatCount(t.error_count)) : "0") },
   { label: "LLM calls", sort: "llm_calls", num: true, cell: (t) => formatCount(t.llm_calls) },
   { label: "Tokens", sort: "tokens", num: true, cell: (t) => formatTokens(t.total_tokens) },
-  { label: "Cost", sort: "cost", num: true, cell: (t) => formatCost(t.cost_usd) },
+  { label: "Cost", sort: "cost", num: true, cell: costCell },
   { label: "Models", cell: (t) => (t.models || []).join(", ") },
 ];
 

@@ -6,6 +6,7 @@
 import { h, clear, fitToWindowBottom } from "./dom.js";
 import { formatDuration, formatGroupSummary, formatLlmBadge, formatRollup } from "./format.js";
 import { barGeometry, rowOf, rowWindow, setAll } from "./tree.js";
+import { findAgentLoop, maxIterationsStop } from "./agent.js";
 import {
   codePos, findGroups, headerCode, isHeader, navigateItems, newGroupState, revealPos, setAllGroups,
   spanCode, visibleItems,
@@ -30,7 +31,9 @@ function labelTitle(...texts) {
  * @param {HTMLElement} container
  * @param {object} tree
  * @param {{onSelect?:(pos:number)=>void, onOpen?:(pos:number)=>void, criticalPath?:Array<object>,
- *   critical?:Map<string, number[]>}} options
+ *   critical?:Map<string, number[]>, loadSpan?:(spanId:string)=>Promise<object>}} options
+ *   `loadSpan` fetches a span's detail (api.js spanLoader): with skeleton rows, the agent loop's
+ *   root needs its attributes to tell a max_iterations stop by the limit alone.
  */
 export function createWaterfall(container, tree, options = {}) {
   const collapsed = new Uint8Array(tree.n);
@@ -44,6 +47,7 @@ export function createWaterfall(container, tree, options = {}) {
   let generation = 0;
   let pool = [];
   let frame = 0;
+  let disposed = false;
 
   // span_id → [start, end] of its time on the critical path: given (skeleton.js), or built
   // from the segments of GET /api/v1/traces/{id}.
@@ -67,8 +71,9 @@ export function createWaterfall(container, tree, options = {}) {
   axis.appendChild(axisTrack);
   const spacer = h("div", { class: "wf-spacer" });
   const scroller = h("div", { class: "wf-scroller", tabindex: "0", role: "tree", "aria-label": "Span tree" }, spacer);
+  const warning = h("div", { class: "wf-warning", id: "wf-warning", role: "status", hidden: true });
   const root = h("div", { class: "wf" }, minimap, axis, scroller);
-  clear(container).appendChild(root);
+  clear(container).append(warning, root);
 
   function makeRow() {
     const toggle = h("span", { class: "wf-toggle" });
@@ -344,6 +349,23 @@ export function createWaterfall(container, tree, options = {}) {
   // The scroller ends at the window's bottom edge wherever the header above it ends: a fixed CSS
   // height would hide the last rows (and a selection scrolled to them) below the fold.
   const fitHeight = () => fitToWindowBottom(scroller);
+
+  // An agent loop that ran out of iterations says so above the waterfall, as the agent view does.
+  function showStop(loopRoot, iterationCount) {
+    const stop = maxIterationsStop(loopRoot, iterationCount);
+    warning.textContent = stop ? `⚠ ${stop}` : "";
+    warning.hidden = !stop;
+    fitHeight();
+    schedule();
+  }
+  const loop = findAgentLoop(tree);
+  if (loop) {
+    const loopRoot = tree.spans[tree.order[loop.rootPos]];
+    showStop(loopRoot, loop.iterationCount);
+    options.loadSpan?.(loopRoot.span_id).then((full) => {
+      if (!disposed) showStop(full, loop.iterationCount);
+    }, () => {});
+  }
   window.addEventListener("resize", fitHeight);
   scroller.addEventListener("scroll", schedule, { passive: true });
   scroller.addEventListener("click", (ev) => {
@@ -450,6 +472,7 @@ export function createWaterfall(container, tree, options = {}) {
       invalidate();
     },
     dispose() {
+      disposed = true;
       cancelAnimationFrame(frame);
       resize.disconnect();
       window.removeEventListener("mouseup", onMouseUp);

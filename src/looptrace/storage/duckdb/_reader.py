@@ -36,6 +36,8 @@ _SORT_COLUMNS: dict[str, str] = {
     "tokens": "total_tokens",
     "cost": "cost_usd",
 }
+# An unknown cost (NULL) sorts after every known one, either way: first the traces whose cost is known.
+_UNKNOWN_COST_LAST = {True: "coalesce(cost_usd, -1.0)", False: "coalesce(cost_usd, 1e308)"}
 # The trace_summary columns are named after TraceSummary's fields, in its order.
 _SUMMARY_FIELDS = tuple(f.name for f in fields(TraceSummary))
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_FIELDS)
@@ -140,7 +142,7 @@ def _trace_filters(query: TraceQuery) -> tuple[list[str], list[Any]]:
 def search_traces(cur: duckdb.DuckDBPyConnection, query: TraceQuery) -> TracePage:
     """Summaries matching every filter of `query`, one keyset-paginated page."""
     where, params = _trace_filters(query)
-    column = _SORT_COLUMNS[query.sort]
+    column = _UNKNOWN_COST_LAST[query.descending] if query.sort == "cost" else _SORT_COLUMNS[query.sort]
     direction, compare = ("DESC", "<") if query.descending else ("ASC", ">")
     if query.cursor is not None:
         value, trace_id = _decode_cursor(query.cursor, query.sort)
@@ -371,8 +373,10 @@ def totals(cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | N
             coalesce(sum(output_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
             coalesce(sum(cache_read_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
             coalesce(sum(cache_write_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
-            coalesce(sum(cost_usd) FILTER (WHERE {_LLM_CALL}), 0.0),
-            count(*) FILTER (WHERE status_code = 'ERROR')
+            CASE WHEN count(*) FILTER (WHERE {_LLM_CALL}) = 0 THEN 0.0
+                ELSE sum(cost_usd) FILTER (WHERE {_LLM_CALL}) END,
+            count(*) FILTER (WHERE status_code = 'ERROR'),
+            count(*) FILTER (WHERE {_LLM_CALL} AND cost_usd IS NULL)
         FROM spans WHERE {where}
         """,
             params,
@@ -394,7 +398,7 @@ def usage_by_model(
             coalesce(response_model, request_model, 'unknown') AS model, count(*),
             coalesce(sum(input_tokens), 0)::BIGINT, coalesce(sum(output_tokens), 0)::BIGINT,
             coalesce(sum(cache_read_tokens), 0)::BIGINT, coalesce(sum(cache_write_tokens), 0)::BIGINT,
-            coalesce(sum(cost_usd), 0.0), count(*) FILTER (WHERE cost_usd IS NULL)
+            sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL)
         FROM spans WHERE {_LLM_CALL} AND {where}
         GROUP BY ALL ORDER BY bucket, model, provider NULLS FIRST
         """,

@@ -4,7 +4,9 @@ The rules (the same whichever order spans arrive in, across any number of batche
 
 - counts, tokens and cost add up; tokens and cost come only from spans that count as LLM
   calls (`Span.counts_as_llm_call`: category llm and not `is_duplicate_llm`);
-- `cost_usd` is the sum of the known costs (0.0 when no call has one);
+- `cost_usd` is the sum of the known costs and `unpriced_llm_calls` counts the calls without
+  one; the stored `cost_usd` is NULL when the trace has LLM calls and none has a known cost
+  (unknown, never 0), and 0.0 for a trace without LLM calls;
 - the root is the span without a parent (the earliest, if a trace has several). Until it
   arrives, `root_span_id` is NULL and `root_name`/`service_name` are the earliest span's;
 - start is the earliest start, end the latest end; `max_start_ns` (the latest start) bounds
@@ -24,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from looptrace.model import Span
+from looptrace.model import Span, known_cost
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -50,6 +52,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "user_id",
     "models",
     "tools",
+    "unpriced_llm_calls",
 )
 _STRINGS = frozenset({"trace_id", "root_span_id", "root_name", "service_name", "session_id", "user_id"})
 SUMMARY_SCHEMA = pa.schema(
@@ -95,6 +98,7 @@ class TraceRollup:
     user_id: str | None = None
     models: set[str] = field(default_factory=set[str])
     tools: set[str] = field(default_factory=set[str])
+    unpriced_llm_calls: int = 0
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TraceRollup:
@@ -104,6 +108,8 @@ class TraceRollup:
             del values[derived]
         values["models"] = set(values["models"])
         values["tools"] = set(values["tools"])
+        if values["cost_usd"] is None:  # stored NULL: every call unpriced, so no known cost to add to
+            values["cost_usd"] = 0.0
         return cls(**values)
 
     def add(self, span: Span) -> None:
@@ -131,6 +137,7 @@ class TraceRollup:
         cache_read_tokens = self.cache_read_tokens
         cache_write_tokens = self.cache_write_tokens
         cost_usd = self.cost_usd
+        unpriced_llm_calls = self.unpriced_llm_calls
         session_id = self.session_id
         user_id = self.user_id
         models = self.models
@@ -169,7 +176,10 @@ class TraceRollup:
                     output_tokens += span.output_tokens or 0
                     cache_read_tokens += span.cache_read_tokens or 0
                     cache_write_tokens += span.cache_write_tokens or 0
-                    cost_usd += span.cost_usd or 0.0
+                    if span.cost_usd is None:
+                        unpriced_llm_calls += 1
+                    else:
+                        cost_usd += span.cost_usd
             if span.tool_name:
                 tools.add(span.tool_name)
             if session_id is None:
@@ -191,6 +201,7 @@ class TraceRollup:
         self.cache_read_tokens = cache_read_tokens
         self.cache_write_tokens = cache_write_tokens
         self.cost_usd = cost_usd
+        self.unpriced_llm_calls = unpriced_llm_calls
         self.session_id = session_id
         self.user_id = user_id
 
@@ -228,6 +239,7 @@ class TraceRollup:
         self.cache_read_tokens += later.cache_read_tokens
         self.cache_write_tokens += later.cache_write_tokens
         self.cost_usd += later.cost_usd
+        self.unpriced_llm_calls += later.unpriced_llm_calls
         if self.session_id is None:
             self.session_id = later.session_id
         if self.user_id is None:
@@ -257,11 +269,12 @@ class TraceRollup:
             self.cache_read_tokens,
             self.cache_write_tokens,
             self.input_tokens + self.output_tokens,
-            self.cost_usd,
+            known_cost(self.cost_usd, self.llm_calls, self.unpriced_llm_calls),
             self.session_id,
             self.user_id,
             sorted(self.models),
             sorted(self.tools),
+            self.unpriced_llm_calls,
         )
 
 
