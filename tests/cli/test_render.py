@@ -130,3 +130,41 @@ def test_stats_by_model_sums_windows_and_shows_a_model_without_any_price_as_unkn
     lines = _model_lines(models, Style(False))
     assert [line.split()[-1] for line in lines[1:4]] == ["$0.020+?", "$0.0010", "unknown"]
     assert "lower bound" in lines[4]
+
+
+def test_a_trace_on_two_models_gets_a_line_per_model_and_an_unpriced_one_is_never_zero():
+    def call(n: int, model: str, inp: int, out: int, cost: float | None, **extra: object) -> Span:
+        start = NS + n * 1_000_000
+        return Span(
+            TRACE_ID,
+            f"{n:016x}",
+            "0000000000000001",
+            f"chat {model}",
+            start,
+            start + 500_000,
+            category="llm",
+            response_model=model,
+            input_tokens=inp,
+            output_tokens=out,
+            cost_usd=cost,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    spans = [
+        Span(TRACE_ID, "0000000000000001", None, "route", NS, NS + 10_000_000),
+        call(2, "claude-3-5-haiku-20241022", 21, 2, 0.000025),
+        call(3, "claude-3-opus-20240229", 24, 26, 0.0023),
+        call(4, "claude-3-5-haiku-20241022", 40, 1, 0.000036),
+        call(5, "acme-private-9", 1200, 300, None),
+        call(6, "claude-3-opus-20240229", 24, 26, 0.0023, is_duplicate_llm=True),  # a wrapper: not a call
+    ]
+    header = render_trace_tree(_trace(spans), 120, Style(enabled=False))[:6]
+    assert header[2].endswith("· cost $0.0024 (+1 unpriced call)")
+    assert header[3:6] == [
+        "by model  claude-3-opus-20240229        1 call         24 in       26 out  $0.0023",
+        "          claude-3-5-haiku-20241022    2 calls         61 in        3 out  $0.000061",
+        "          acme-private-9                1 call      1,200 in      300 out  - (1 unpriced call)",
+    ]
+    only_unpriced = render_trace_tree(_trace(spans[:1] + spans[4:5]), 120, Style(enabled=False))
+    assert only_unpriced[2].endswith("· cost - (1 unpriced call)")
+    assert not only_unpriced[3].startswith("by model")

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from looptrace import semconv
 from looptrace.cli._common import Style, fmt_cost, fmt_count, fmt_duration_ms, fmt_local_time, truncate
-from looptrace.client import LogRecord, SkeletonSpans, SpanDetail, Trace, TraceSkeleton, TraceSummary
+from looptrace.client import LogRecord, SkeletonSpans, SpanDetail, TraceSkeleton, TraceSummary
 
 # --- the trace table (traces, tail) ---------------------------------------------------------------
 
@@ -110,16 +110,48 @@ _BAR = "█"
 LEGEND = "* critical path   ! error   » bottleneck: the parallel branch its siblings waited for"
 
 
-def render_trace_header(trace: TraceSkeleton | Trace, style: Style) -> list[str]:
-    """The trace's identity and totals, three lines."""
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def fmt_cost_unpriced(cost_usd: float | None, unpriced_calls: int) -> str:
+    """ "$0.0019", "$0.0019 (+2 unpriced calls)", or "- (2 unpriced calls)" when no call has a price."""
+    if not unpriced_calls:
+        return fmt_cost(cost_usd)
+    calls = _plural(unpriced_calls, "unpriced call")
+    return f"{fmt_cost(None)} ({calls})" if cost_usd is None else f"{fmt_cost(cost_usd)} (+{calls})"
+
+
+def usage_by_model(spans: SkeletonSpans) -> list[tuple[str, int, int, int, float | None, int]]:
+    """(model, calls, input tokens, output tokens, known cost or None, unpriced calls) per model.
+
+    Most expensive first, unknown cost last. A span marked `is_duplicate_llm` (the wrapper of an
+    LLM call described again inside it) is not a call of its own.
+    """
+    rows: dict[str, list[Any]] = {}
+    for i, category in enumerate(spans["category"]):
+        if category != "llm" or spans["is_duplicate_llm"][i]:
+            continue
+        row = rows.setdefault(spans["model"][i] or "(unknown model)", [0, 0, 0, None, 0])
+        row[0] += 1
+        row[1] += spans["input_tokens"][i] or 0
+        row[2] += spans["output_tokens"][i] or 0
+        cost = spans["cost_usd"][i]
+        if cost is None:
+            row[4] += 1
+        else:
+            row[3] = (row[3] or 0.0) + cost
+    ordered = sorted(rows.items(), key=lambda kv: (kv[1][3] is None, -(kv[1][3] or 0.0), -kv[1][0], kv[0]))
+    return [(model, *values) for model, values in ordered]
+
+
+def render_trace_header(trace: TraceSkeleton, style: Style) -> list[str]:
+    """The trace's identity and totals, three lines; then one line per model when it used two or more."""
     summary, totals = trace["summary"], trace["totals"]
     errors = totals["error_count"]
-    unpriced = totals["unpriced_llm_calls"]
-    cost = fmt_cost(totals["cost_usd"]) if totals["llm_calls"] else "-"
-    if unpriced:
-        cost += f" (+{unpriced} unpriced call{'s' if unpriced != 1 else ''})"
+    cost = fmt_cost_unpriced(totals["cost_usd"], totals["unpriced_llm_calls"]) if totals["llm_calls"] else "-"
     error_text = f"{errors} error{'s' if errors != 1 else ''}"
-    return [
+    lines = [
         f"{style.bold(summary['root_name'])}  {summary['trace_id']}  {style.dim(summary['service_name'])}",
         f"started {fmt_local_time(summary['start_unix_nano'])} · {fmt_duration_ms(totals['duration_ms'])} · "
         f"{totals['span_count']} spans · {totals['llm_calls']} LLM calls · depth {trace['max_depth']} · "
@@ -127,6 +159,15 @@ def render_trace_header(trace: TraceSkeleton | Trace, style: Style) -> list[str]
         f"tokens {totals['input_tokens']:,} in (cache {totals['cache_read_tokens']:,} read, "
         f"{totals['cache_write_tokens']:,} write) · {totals['output_tokens']:,} out · cost {cost}",
     ]
+    models = usage_by_model(trace["spans"])
+    if len(models) > 1:
+        model_w = min(40, max(len(m[0]) for m in models))
+        for k, (model, calls, inp, out, known, unpriced) in enumerate(models):
+            lines.append(
+                f"{'by model' if k == 0 else '':<8}  {truncate(model, model_w):<{model_w}}  {_plural(calls, 'call'):>9}"
+                f"  {inp:>9,} in  {out:>7,} out  {fmt_cost_unpriced(known, unpriced)}"
+            )
+    return lines
 
 
 def _tree_prefixes(depths: Sequence[int], sizes: Sequence[int]) -> list[str]:
