@@ -115,7 +115,7 @@ def _plural(n: int, noun: str) -> str:
 
 
 def fmt_cost_unpriced(cost_usd: float | None, unpriced_calls: int) -> str:
-    """ "$0.0019", "$0.0019 (+2 unpriced calls)", or "- (2 unpriced calls)" when no call has a price."""
+    """A cost and its unpriced calls: $0.0019, $0.0019 (+2 unpriced calls), - (2 unpriced calls)."""
     if not unpriced_calls:
         return fmt_cost(cost_usd)
     calls = _plural(unpriced_calls, "unpriced call")
