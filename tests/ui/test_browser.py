@@ -70,7 +70,7 @@ def test_clicking_an_llm_span_shows_its_messages_tokens_and_cost(page: Page, ui_
     expect(detail.locator(".tool-call").first).to_contain_text("#1")
     expect(detail.locator(".tool-result").first).to_contain_text("#1")
     expect(detail.locator(".msg.side-output")).to_contain_text("calculate")
-    expect(detail).to_contain_text("finish: tool_use")
+    expect(detail).to_contain_text("finish: tool_call")
     assert "span=" in page.url
 
 
@@ -203,7 +203,14 @@ def test_the_trace_page_draws_from_the_skeleton_and_fetches_a_span_only_when_ope
     trace_id = ui_server.agent.trace_id
     page.goto(f"{ui_server.url}/#/traces/{trace_id}")
     expect(page.locator(".wf-row:visible")).to_have_count(10)
-    assert [u.split("/api/v1/traces/")[1] for u in asked] == [f"{trace_id}/skeleton"]
+    # The skeleton, and of the payloads only the agent loop's root (its max_iterations decides the
+    # warning above the waterfall): never one request per span.
+    root = next(s for s in ui_server.agent.spans if not s["parentSpanId"])
+    page.wait_for_load_state("networkidle")
+    assert [u.split("/api/v1/traces/")[1] for u in asked] == [
+        f"{trace_id}/skeleton",
+        f"{trace_id}/spans/{root['spanId']}",
+    ]
     tool = next(s for s in ui_server.agent.spans if s["name"] == "tool_call_calculate")
     _row(page, "tool_call_calculate").locator(".wf-name").click()
     expect(page.locator("#detail")).to_contain_text('"expression": "15 * 15"')

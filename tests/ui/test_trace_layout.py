@@ -23,6 +23,7 @@ SYSTEM_PROMPT = (
     + "Policy line: refunds within 30 days are approved without a manager. " * 34
 )
 LONG_KEY = "looptrace.demo.customer_lookup.finish_reasons_of_the_previous_turn"
+PRIVATE_ROOT = "private_answer_for_the_customer_who_asked_about_every_refund_of_the_last_twelve_months_in_detail"
 
 
 def _llm(model: str, inp: int, out: int, **extra: Any) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def layout_trace() -> OtlpTrace:
 def unpriced_trace() -> OtlpTrace:
     """A later trace, in a session, whose one LLM call is on a model without a price."""
     t = OtlpTrace(service="layout-demo", start_ns=time.time_ns() - 30_000_000_000)
-    root = t.span("private_answer", duration_ms=200, attributes={"session.id": "private-session"})
+    root = t.span(PRIVATE_ROOT, duration_ms=200, attributes={"session.id": "private-session"})
     t.span(
         "chat my-private-model-v1",
         root,
@@ -328,13 +329,13 @@ def test_the_trace_list_never_shows_an_unknown_cost_as_zero_and_sorts_it_last(
     url, _ = layout_url
     wide_page.goto(f"{url}/#/traces")
     cells = _cost_cells(wide_page)
-    expect(cells["private_answer"]).to_have_text("–")
-    expect(cells["private_answer"].locator("span")).to_have_attribute("title", "– (1 unpriced call)")
+    expect(cells[PRIVATE_ROOT]).to_have_text("–")
+    expect(cells[PRIVATE_ROOT].locator("span")).to_have_attribute("title", "– (1 unpriced call)")
     expect(cells["agent_loop"]).to_have_text(re.compile(r"^\$0\.\d+\+$"))  # a lower bound
     expect(cells["agent_loop"].locator("span")).to_have_attribute("title", re.compile(r"\(\+1 unpriced call\)$"))
     for order in ("asc", "desc"):
         wide_page.goto(f"{url}/#/traces?sort=cost&order={order}")
-        expect(wide_page.locator("table.traces tbody tr .trace-link")).to_have_text(["agent_loop", "private_answer"])
+        expect(wide_page.locator("table.traces tbody tr .trace-link")).to_have_text(["agent_loop", PRIVATE_ROOT])
 
 
 def test_sessions_and_the_dashboard_say_which_cost_is_unknown(wide_page: Page, layout_url: tuple[str, str]) -> None:
@@ -347,3 +348,18 @@ def test_sessions_and_the_dashboard_say_which_cost_is_unknown(wide_page: Page, l
         "No price known, so not drawn: my-private-model-v1 (2 calls)."
     )
     expect(wide_page.locator("#cost-chart + .legend-list")).to_have_text("claude-3-opus-20240229")
+
+
+def test_the_trace_list_keeps_one_line_per_trace_and_the_whole_name_in_a_tooltip(
+    wide_page: Page, layout_url: tuple[str, str]
+) -> None:
+    url, _ = layout_url
+    wide_page.goto(f"{url}/#/traces")
+    rows = wide_page.locator("table.traces tbody tr")
+    expect(rows).to_have_count(2)
+    heights = [rows.nth(i).evaluate("e => e.getBoundingClientRect().height") for i in range(2)]
+    assert max(heights) < 32, heights  # one line of text, however long the name or the model list
+    name = rows.locator("td", has=wide_page.locator(".trace-link", has_text=PRIVATE_ROOT))
+    assert _is_clipped(name)
+    expect(name).to_have_attribute("title", PRIVATE_ROOT)
+    assert name.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"

@@ -100,7 +100,7 @@ const parentSpan = (rollup) => ({
 
 test("the subtree's cost is unknown, never $0, when every LLM call in it is unpriced", () => {
   const container = new FakeNode("div");
-  renderSpanDetail(container, parentSpan({ cost_usd: 0, unpriced_llm_calls: 1 }), []);
+  renderSpanDetail(container, parentSpan({ cost_usd: null, unpriced_llm_calls: 1 }), []);
   const rows = kvRows(container, "Subtree");
   assert.equal(rows.cost, "– (1 unpriced call)");
   assert.equal(rows["tokens in / out"], "1,191 / 52");

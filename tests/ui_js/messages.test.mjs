@@ -139,3 +139,37 @@ test("OpenInference and OpenLLMetry system messages keep their system role", () 
   const ol = extractChat({ attributes: { "gen_ai.prompt.0.role": "system", "gen_ai.prompt.0.content": "be brief" } });
   assert.deepEqual(ol.map((m) => [m.role, m.parts[0].text]), [["system", "be brief"]]);
 });
+
+import { normalizeFinishReasons } from "../../src/looptrace/ui/messages.js";
+
+test("the chat shows the API's normalized finish reason, as the rest of the page does, keeping the raw one", () => {
+  const chat = extractChat({
+    finish_reason: "tool_call",
+    attributes: {
+      "gen_ai.input.messages": JSON.stringify([{ role: "user", parts: [{ type: "text", content: "Where is my order?" }] }]),
+      "gen_ai.output.messages": JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Let me look." }], finish_reason: "tool_use" }]),
+    },
+  });
+  assert.deepEqual([chat[1].finishReason, chat[1].rawFinishReason], ["tool_call", "tool_use"]);
+  assert.equal(chat[0].finishReason, null);
+});
+
+test("an earlier turn echoed in the input shows no finish reason: only this call's output has one", () => {
+  const chat = extractChat({
+    finish_reason: "stop",
+    attributes: {
+      "gen_ai.input.messages": JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Let me look." }], finish_reason: "tool_use" }]),
+      "gen_ai.output.messages": JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Found it." }], finish_reason: "end_turn" }]),
+    },
+  });
+  assert.deepEqual(chat.map((m) => [m.side, m.finishReason]), [["input", null], ["output", "stop"]]);
+});
+
+test("finish reasons: the first reported one is normalized; none reported puts it on the last output message", () => {
+  const m = (finishReason) => ({ role: "assistant", parts: [], finishReason });
+  assert.deepEqual(normalizeFinishReasons([m("end_turn"), m("end_turn"), m("max_tokens")], "stop").map((x) => x.finishReason), ["stop", "stop", "max_tokens"]);
+  assert.deepEqual(normalizeFinishReasons([m(null), m(null)], "stop").map((x) => x.finishReason), [null, "stop"]);
+  const raw = [m("tool_calls")];
+  assert.equal(normalizeFinishReasons(raw, null), raw); // no normalized value: the raw one stays
+  assert.deepEqual(normalizeFinishReasons([], "stop"), []);
+});

@@ -330,17 +330,22 @@ export function cardWindow(offsets, top, height, overscanPx = 400) {
   return [lo, last];
 }
 
-/** Totals over every iteration's LLM calls: {llmCalls, inputTokens, outputTokens, costUsd, errors}. */
+/**
+ * Totals over every iteration's LLM calls: {llmCalls, inputTokens, outputTokens, costUsd, unpricedCalls, errors}.
+ * `costUsd` sums the known costs; null when there are calls and none has a price (unknown, never 0).
+ */
 export function agentTotals(iterations) {
-  const t = { llmCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, errors: 0 };
+  const t = { llmCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: null, unpricedCalls: 0, errors: 0 };
   for (const it of iterations) {
     if (it.isError) t.errors++;
     for (const call of it.llmCalls) {
       t.llmCalls++;
       t.inputTokens += call.inputTokens ?? 0;
       t.outputTokens += call.outputTokens ?? 0;
-      t.costUsd += call.costUsd ?? 0;
+      if (call.costUsd == null) t.unpricedCalls++;
+      else t.costUsd = (t.costUsd ?? 0) + call.costUsd;
     }
   }
+  if (!t.llmCalls) t.costUsd = 0;
   return t;
 }

@@ -9,7 +9,7 @@
 // output, each iteration's action and the loop's final answer come from the spans' details,
 // fetched through `loadSpan` only for cards that stay on screen for a moment.
 import { h, clear, fitToWindowBottom } from "./dom.js";
-import { formatCost, formatCount, formatCountOf, formatDuration, formatTokens, formatValue } from "./format.js";
+import { formatCost, formatCostUnpriced, formatCount, formatCountOf, formatDuration, formatTokens, formatValue } from "./format.js";
 import {
   MAX_TOOLS_SHOWN, agentOutcome, agentTotals, cardWindow, extractAgentView, layoutIterations, toolCallId, toolIo,
   toolResultFromChat,
@@ -52,7 +52,7 @@ export function renderAgentView(container, tree, onOpen, loadSpan) {
     "div",
     { class: "agent-summary", id: "agent-summary" },
     h("strong", null, `${formatCount(iterations.length)} iteration${iterations.length === 1 ? "" : "s"}`),
-    ` · ${formatCountOf(totals.llmCalls, "LLM call")} · ${formatTokens(totals.inputTokens)} in / ${formatTokens(totals.outputTokens)} out · ${formatCost(totals.costUsd)}`,
+    ` · ${formatCountOf(totals.llmCalls, "LLM call")} · ${formatTokens(totals.inputTokens)} in / ${formatTokens(totals.outputTokens)} out · ${formatCostUnpriced(totals.costUsd, totals.unpricedCalls)}`,
     totals.errors ? h("span", { class: "err-badge" }, ` · ${formatCount(totals.errors)} failed`) : null,
   );
   const offsets = layoutIterations(iterations, LINE_PX, CARD_CHROME_PX);

@@ -1,7 +1,7 @@
 // The span detail panel: chat messages, tokens and cost, tool input/output, attributes,
 // events, exceptions, logs and (behind a button) the raw JSON.
 import { h, clear } from "./dom.js";
-import { formatCost, formatCount, formatCountOf, formatDuration, formatTime, formatValue } from "./format.js";
+import { formatCost, formatCostUnpriced, formatCount, formatDuration, formatTime, formatValue } from "./format.js";
 import { extractChat, extractExceptions, groupAttributes, parseJson } from "./messages.js";
 import { toolIo } from "./agent.js";
 
@@ -11,6 +11,17 @@ const FOLD_SYSTEM_CHARS = 600;
 
 function section(title, ...children) {
   return h("section", { class: "detail-section" }, h("h3", null, title), ...children);
+}
+
+/** Data inside a section heading (a tool name, an attribute prefix): shown in its own case, never upper-cased as the heading is. */
+function headingData(text) {
+  return h("span", { class: "h-data" }, text);
+}
+
+/** " · finish: tool_call", the raw provider value in the tooltip when it differs. */
+function finishNode(reason, raw) {
+  const title = raw != null && raw !== reason ? `as the provider reported it: ${raw}` : null;
+  return h("span", { class: "finish", title }, ` · finish: ${reason}`);
 }
 
 function pre(value) {
@@ -57,7 +68,7 @@ function renderMessage(message) {
   return h(
     "div",
     { class: `msg role-${/^[a-z_]+$/.test(message.role) ? message.role : "unknown"} side-${message.side}` },
-    h("div", { class: "msg-role" }, message.role, message.finishReason ? h("span", { class: "finish" }, ` · finish: ${message.finishReason}`) : null),
+    h("div", { class: "msg-role" }, message.role, message.finishReason ? finishNode(message.finishReason, message.rawFinishReason) : null),
     ...body,
   );
 }
@@ -83,7 +94,7 @@ function llmSection(span) {
   const chat = extractChat(span);
   return section(
     "LLM call",
-    h("div", { class: "llm-meta" }, model || "unknown model", span.finish_reason ? h("span", { class: "finish" }, ` · finish: ${span.finish_reason}`) : null),
+    h("div", { class: "llm-meta" }, model || "unknown model", span.finish_reason ? finishNode(span.finish_reason, null) : null),
     tokens,
     cost,
     chat.length ? h("div", { class: "chat" }, chat.map(renderMessage)) : h("p", { class: "muted" }, "No message content recorded on this span."),
@@ -94,21 +105,12 @@ function toolSection(span) {
   // The agent view's reading of a tool's input and output, so both panels show the same.
   const { input, output } = toolIo(span);
   return section(
-    `Tool: ${span.tool_name || span.name}`,
+    ["Tool: ", headingData(span.tool_name || span.name)],
     h("h4", null, "Input"),
     input != null ? pre(input) : h("p", { class: "muted" }, "none recorded"),
     h("h4", null, "Output"),
     output != null ? pre(output) : h("p", { class: "muted" }, "none recorded"),
   );
-}
-
-/** "$0.0019", "$0.0019 (+2 unpriced calls)", or "– (2 unpriced calls)" when no call in it has a price. */
-function subtreeCost(r) {
-  const unpriced = r.unpriced_llm_calls || 0;
-  if (!unpriced) return formatCost(r.cost_usd);
-  const allUnpriced = r.cost_usd == null || unpriced >= (r.llm_calls || 0);
-  const calls = formatCountOf(unpriced, "unpriced call");
-  return allUnpriced ? `${formatCost(null)} (${calls})` : `${formatCost(r.cost_usd)} (+${calls})`;
 }
 
 /**
@@ -147,7 +149,7 @@ export function renderSpanDetail(container, span, logs) {
           ["LLM calls", formatCount(r.llm_calls)],
           ["tokens in / out", `${formatCount(r.input_tokens ?? 0)} / ${formatCount(r.output_tokens ?? 0)}`],
           ["cache read / write", `${formatCount(r.cache_read_tokens ?? 0)} / ${formatCount(r.cache_write_tokens ?? 0)}`],
-          ["cost", subtreeCost(r)],
+          ["cost", formatCostUnpriced(r.cost_usd, r.unpriced_llm_calls || 0)],
         ]),
       ),
     );
@@ -171,7 +173,7 @@ export function renderSpanDetail(container, span, logs) {
   }
   const groups = groupAttributes(span);
   for (const [name, pairs] of Object.entries(groups)) {
-    if (pairs.length) container.appendChild(section(`Attributes: ${name}`, kvTable(pairs)));
+    if (pairs.length) container.appendChild(section(["Attributes: ", headingData(name)], kvTable(pairs)));
   }
   const rawHolder = h("div");
   const raw = JSON.stringify(span, null, 2);

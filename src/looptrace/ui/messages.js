@@ -180,12 +180,35 @@ export function extractChat(span) {
   const system = systemInstructions(attributes);
   // Some instrumentations also send the instructions as the first input message: show them once.
   if (system && !(input[0]?.role === "system" && messageText(input[0]) === messageText(system))) input.unshift(system);
+  const output = normalizeFinishReasons(side(attributes, "output"), span.finish_reason);
   const messages = [
-    ...input.map((m) => ({ ...m, side: "input" })),
-    ...side(attributes, "output").map((m) => ({ ...m, side: "output" })),
+    // A finish reason belongs to this call's output: one echoed in the history is the provider's
+    // raw value of an earlier call (that call's span says it, normalized).
+    ...input.map((m) => ({ ...m, finishReason: null, side: "input" })),
+    ...output.map((m) => ({ ...m, side: "output" })),
   ];
   numberToolCalls(messages);
   return messages;
+}
+
+/**
+ * Output messages with the API's finish reason (the span's `finish_reason`, normalized:
+ * "tool_call", "stop", ...) in place of the provider's raw one ("tool_use", "end_turn", ...), so
+ * that the chat says it as the rest of the page does. The API keeps the first reported reason:
+ * messages that reported that raw value show the normalized one, and when none reported any,
+ * the last output message carries it. Another choice's different reason stays as reported, with
+ * `rawFinishReason` the provider's value either way.
+ *
+ * @param {Array<object>} output output messages {role, parts, finishReason}
+ * @param {string|null|undefined} finishReason the span's normalized finish reason
+ */
+export function normalizeFinishReasons(output, finishReason) {
+  if (finishReason == null || finishReason === "" || !output.length) return output;
+  const firstRaw = output.find((m) => m.finishReason != null)?.finishReason ?? null;
+  return output.map((m, k) => {
+    const isFirstReason = firstRaw === null ? k === output.length - 1 : m.finishReason === firstRaw;
+    return { ...m, rawFinishReason: m.finishReason ?? null, finishReason: isFirstReason ? finishReason : m.finishReason };
+  });
 }
 
 /** Give every tool_call a `number` (1..n) and each tool_result the number of its matching call. */

@@ -172,7 +172,7 @@ export function renderTracePage(root, traceId, params) {
         });
         toolbar.insertBefore(fold, search);
       }
-      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, critical: tree.critical, groups });
+      waterfall = createWaterfall(wfHolder, tree, { onOpen: openSpan, critical: tree.critical, groups, loadSpan });
       performance.mark("looptrace:waterfall-rendered");
 
       let matches = new Int32Array(0);

@@ -26,16 +26,17 @@ function costCell(t) {
 }
 
 const COLUMNS = [
-  { label: "Start", sort: "start", cell: (t) => formatTime(t.start_time) },
-  { label: "Trace", cell: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)") },
-  { label: "Service", cell: (t) => t.service_name || "" },
+  { label: "Start", sort: "start", cls: "nowrap", cell: (t) => formatTime(t.start_time) },
+  // One line per trace: long names, services and model lists end in an ellipsis and show whole in the tooltip.
+  { label: "Trace", cls: "clip clip-name", title: (t) => t.root_name, cell: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)") },
+  { label: "Service", cls: "clip clip-service", title: (t) => t.service_name, cell: (t) => t.service_name || "" },
   { label: "Duration", sort: "duration", num: true, cell: (t) => formatDuration(t.duration_ms) },
   { label: "Spans", sort: "spans", num: true, cell: (t) => formatCount(t.span_count) },
   { label: "Errors", sort: "errors", num: true, cell: (t) => (t.error_count ? h("span", { class: "err-badge" }, formatCount(t.error_count)) : "0") },
   { label: "LLM calls", sort: "llm_calls", num: true, cell: (t) => formatCount(t.llm_calls) },
   { label: "Tokens", sort: "tokens", num: true, cell: (t) => formatTokens(t.total_tokens) },
   { label: "Cost", sort: "cost", num: true, cell: costCell },
-  { label: "Models", cell: (t) => (t.models || []).join(", ") },
+  { label: "Models", cls: "clip clip-models", title: (t) => (t.models || []).join(", "), cell: (t) => (t.models || []).join(", ") },
 ];
 
 const POLL_MS = 2000;
@@ -106,7 +107,7 @@ export function renderTraceList(root, params) {
 
   const rowFor = (t) => {
     const tr = h("tr", { class: t.error_count ? "trace-row has-error" : "trace-row", dataset: { traceId: t.trace_id } });
-    for (const col of COLUMNS) tr.appendChild(h("td", { class: col.num ? "num" : null }, col.cell(t)));
+    for (const col of COLUMNS) tr.appendChild(h("td", { class: col.num ? "num" : col.cls || null, title: col.title ? col.title(t) || null : null }, col.cell(t)));
     return tr;
   };
 
