@@ -214,8 +214,8 @@ def migrate_from_2(con: duckdb.DuckDBPyConnection) -> None:
     """Count each trace's unpriced LLM calls from its spans, and make an unknown cost NULL, in one transaction.
 
     A version 2 summary stored 0.0 for a trace whose LLM calls all lacked a price; the count
-    tells that apart from a trace that cost nothing. One GROUP BY over the spans: 0.16 s for
-    a million spans here.
+    tells that apart from a trace that cost nothing. One GROUP BY over the spans: 0.18 s for
+    a million spans here (bench/bench_schema_upgrade.py).
     """
     _log.info("upgrading the store from schema version 2 to 3 (unpriced LLM calls per trace); this runs once")
     with transaction(con):
