@@ -203,6 +203,8 @@ async def test_stats_report_totals_models_latency_and_errors(loaded: httpx.Async
     assert {(r["model"], r["llm_calls"]) for r in models} == {("gpt-4o", 3), ("gpt-4o-mini", 3)}
     latency = (await loaded.get("/api/v1/stats/latency")).json()["rows"]
     assert {r["name"] for r in latency} >= {"execute_tool search", "chat gpt-4o-mini"}
+    window = (await loaded.get("/api/v1/stats/errors", params={"start": "1700000000", "bucket": "1d"})).json()
+    assert (window["start"], window["end"]) == ("2023-11-14T22:13:20.000000Z", None)  # the window, resolved
     errors = (await loaded.get("/api/v1/stats/errors", params={"bucket": "1d"})).json()["rows"]
     assert sum(r["error_count"] for r in errors) == 2
 

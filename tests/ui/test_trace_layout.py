@@ -348,6 +348,12 @@ def test_sessions_and_the_dashboard_say_which_cost_is_unknown(wide_page: Page, l
         "No price known, so not drawn: my-private-model-v1 (2 calls)."
     )
     expect(wide_page.locator("#cost-chart + .legend-list")).to_have_text("claude-3-opus-20240229")
+    # The time axis spans the 24 hours asked for, not just the one busy bucket.
+    first, last = (wide_page.locator(f"#cost-chart text.tick >> nth={n}").text_content() for n in (-2, -1))
+    hours = wide_page.evaluate(
+        "([a, b]) => (Date.parse(b.replace(' ', 'T')) - Date.parse(a.replace(' ', 'T'))) / 3.6e6", [first, last]
+    )
+    assert 24 <= hours <= 25, (first, last, hours)  # to the end of the last (current) 1 h bucket
 
 
 def test_the_trace_list_keeps_one_line_per_trace_and_the_whole_name_in_a_tooltip(

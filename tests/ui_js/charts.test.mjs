@@ -35,6 +35,14 @@ test("a bucket's width widens the time domain to whole buckets, so one bucket is
   assert.deepEqual(extent(one), { x0: 1_000, x1: 1_000, y0: 0, y1: 2 });
 });
 
+test("the time domain covers the window asked for, so one busy bucket sits where it is in it", () => {
+  const one = new Map([["a", [{ x: 90_000, y: 2 }]]]);
+  assert.deepEqual(extent(one, 10_000, { from: 0, to: 200_000 }), { x0: 0, x1: 200_000, y0: 0, y1: 2 });
+  // A bucket that starts before the window's start (buckets are aligned) still shows whole.
+  assert.deepEqual(extent(one, 10_000, { from: 95_000, to: null }), { x0: 90_000, x1: 100_000, y0: 0, y1: 2 });
+  assert.deepEqual(extent(new Map(), 10_000, { from: 0, to: 50_000 }), { x0: 0, x1: 50_000, y0: 0, y1: 1 });
+});
+
 test("sessions group trace summaries and sum their cost", () => {
   const sessions = groupSessions([
     { session_id: "s1", start_time: "2026-01-01T00:00:00Z", cost_usd: 0.5, total_tokens: 10, llm_calls: 1, error_count: 0 },

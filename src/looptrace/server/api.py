@@ -253,7 +253,9 @@ async def stats_models(
         rows = await run_in_threadpool(_query(request).usage_by_model, start_ns, end_ns, _bucket_ns(bucket))
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    return JSONResponse({"bucket": bucket, "rows": [_json.model_usage_json(r) for r in rows]})
+    return JSONResponse(
+        {"bucket": bucket, **_window(start_ns, end_ns), "rows": [_json.model_usage_json(r) for r in rows]}
+    )
 
 
 @router.get("/api/v1/stats/latency", tags=["stats"], summary="Latency percentiles by span name")
@@ -282,4 +284,14 @@ async def stats_errors(
         rows = await run_in_threadpool(_query(request).error_rates, start_ns, end_ns, _bucket_ns(bucket))
     except ValueError as exc:
         raise _unprocessable(str(exc)) from None
-    return JSONResponse({"bucket": bucket, "rows": [_json.error_rate_json(r) for r in rows]})
+    return JSONResponse(
+        {"bucket": bucket, **_window(start_ns, end_ns), "rows": [_json.error_rate_json(r) for r in rows]}
+    )
+
+
+def _window(start_ns: int | None, end_ns: int | None) -> dict[str, str | None]:
+    """The time window a stats answer covers, resolved (`now-24h` made a time), so a chart can draw all of it."""
+    return {
+        "start": None if start_ns is None else _json.iso_from_ns(start_ns),
+        "end": None if end_ns is None else _json.iso_from_ns(end_ns),
+    }

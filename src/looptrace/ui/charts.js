@@ -29,9 +29,10 @@ export function bucketMs(text) {
 /**
  * Domain of x and y across every series; y always includes 0. With `widthMs` (the bucket), x
  * spans whole buckets, from the first bucket's start to the last one's end, so one bucket is a
- * time range and not a point.
+ * time range and not a point. With `timeWindow` ({from, to} in ms, either may be null: the time range
+ * asked for), x covers that whole range too, so a burst of activity is shown where it sits in it.
  */
-export function extent(seriesMap, widthMs = 0) {
+export function extent(seriesMap, widthMs = 0, timeWindow = null) {
   let x0 = Infinity;
   let x1 = -Infinity;
   let y1 = 0;
@@ -42,8 +43,18 @@ export function extent(seriesMap, widthMs = 0) {
       if (p.y > y1) y1 = p.y;
     }
   }
-  if (!Number.isFinite(x0)) return { x0: 0, x1: 1, y0: 0, y1: 1 };
-  return { x0, x1: x1 + widthMs, y0: 0, y1: y1 || 1 };
+  const from = timeWindow?.from ?? null;
+  const to = timeWindow?.to ?? null;
+  if (!Number.isFinite(x0)) {
+    if (from !== null && to !== null && to > from) return { x0: from, x1: to, y0: 0, y1: 1 };
+    return { x0: 0, x1: 1, y0: 0, y1: 1 };
+  }
+  return {
+    x0: from !== null ? Math.min(x0, from) : x0,
+    x1: Math.max(x1 + widthMs, to ?? -Infinity),
+    y0: 0,
+    y1: y1 || 1,
+  };
 }
 
 /** An SVG path "M x y L x y ..." through the points, rounded to 0.1 px. */

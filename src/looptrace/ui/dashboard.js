@@ -9,8 +9,8 @@ const H = 200;
 const PAD = { left: 64, right: 12, top: 10, bottom: 28 };
 
 /** One line per series over time; `widthMs` is the bucket: points sit at their bucket's middle. */
-function lineChart(title, seriesMap, formatY, id, widthMs, note = null) {
-  const { x0, x1, y1 } = extent(seriesMap, widthMs);
+function lineChart(title, seriesMap, formatY, id, widthMs, timeWindow, note = null) {
+  const { x0, x1, y1 } = extent(seriesMap, widthMs, timeWindow);
   const toX = linearScale(x0, x1, PAD.left, W - PAD.right);
   const sx = (x) => toX(x + widthMs / 2);
   const sy = linearScale(0, y1, H - PAD.bottom, PAD.top);
@@ -106,6 +106,8 @@ export function renderDashboard(root, params) {
   Promise.all([getJson("/api/v1/stats/models", bucketed), getJson("/api/v1/stats/latency", range), getJson("/api/v1/stats/errors", bucketed)])
     .then(([models, latency, errors]) => {
       if (disposed) return;
+      // The charts span the time window asked for (the server resolves "now-24h"), up to now when it is open-ended.
+      const timeWindow = { from: models.start ? Date.parse(models.start) : null, to: models.end ? Date.parse(models.end) : Date.now() };
       clear(body).append(
         lineChart(
           "Cost by model (USD)",
@@ -113,11 +115,12 @@ export function renderDashboard(root, params) {
           formatCost,
           "cost-chart",
           bucketMs(models.bucket),
+          timeWindow,
           unpricedNote(models.rows),
         ),
-        lineChart("Tokens by model", seriesBy(models.rows, "model", (r) => r.input_tokens + r.output_tokens), formatTokens, "tokens-chart", bucketMs(models.bucket)),
+        lineChart("Tokens by model", seriesBy(models.rows, "model", (r) => r.input_tokens + r.output_tokens), formatTokens, "tokens-chart", bucketMs(models.bucket), timeWindow),
         latencyChart(latency.rows),
-        lineChart("Span error rate", seriesBy(errors.rows.map((r) => ({ ...r, series: "error rate" })), "series", (r) => r.error_rate * 100), (v) => `${v.toFixed(1)}%`, "errors-chart", bucketMs(errors.bucket)),
+        lineChart("Span error rate", seriesBy(errors.rows.map((r) => ({ ...r, series: "error rate" })), "series", (r) => r.error_rate * 100), (v) => `${v.toFixed(1)}%`, "errors-chart", bucketMs(errors.bucket), timeWindow),
       );
     })
     .catch((err) => {
