@@ -454,6 +454,10 @@ class ModelUsage(TypedDict):
     """`GET /api/v1/stats/models`."""
 
     bucket: str
+    start: str | None
+    """The window's start as asked, resolved to ISO 8601 (null when open)."""
+    end: str | None
+    """The window's end as asked, resolved to ISO 8601 (null when open)."""
     rows: list[ModelUsageRow]
 
 
@@ -492,6 +496,10 @@ class ErrorRates(TypedDict):
     """`GET /api/v1/stats/errors`."""
 
     bucket: str
+    start: str | None
+    """The window's start as asked, resolved to ISO 8601 (null when open)."""
+    end: str | None
+    """The window's end as asked, resolved to ISO 8601 (null when open)."""
     rows: list[ErrorRateRow]
 
 
