@@ -68,9 +68,9 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiTraces]:
         server.stop()
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def _checked_page(browser: Browser, request: pytest.FixtureRequest, width: int) -> Iterator[Page]:
+    """A page of `width` x 900 that fails its test on a JavaScript error or a dialog; screenshot kept."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
     opened = context.new_page()
     dialogs: list[str] = []
     errors: list[str] = []
@@ -87,3 +87,14 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
     assert not dialogs, f"a dialog fired: {dialogs}"
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    yield from _checked_page(browser, request, 1400)
+
+
+@pytest.fixture
+def wide_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The 1440 x 900 of a common laptop screen, where layout tests check what fits."""
+    yield from _checked_page(browser, request, 1440)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from support.servers import ServerProcess, free_port
 from support.ui_traces import HOSTILE_IMG, HOSTILE_SCRIPT, OtlpTrace, post_traces
@@ -107,25 +107,6 @@ def layout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         yield server.url, trace.trace_id
     finally:
         server.stop()
-
-
-@pytest.fixture
-def wide_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = context.new_page()
-    problems: list[str] = []
-
-    def on_dialog(dialog: Dialog) -> None:
-        problems.append(f"dialog: {dialog.message}")
-        dialog.dismiss()
-
-    opened.on("dialog", on_dialog)
-    opened.on("pageerror", lambda e: problems.append(str(e)))
-    yield opened
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
-    context.close()
-    assert not problems, problems
 
 
 def _open(page: Page, layout_url: tuple[str, str]) -> None:
