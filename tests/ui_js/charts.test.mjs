@@ -53,3 +53,10 @@ test("sessions group trace summaries and sum their cost", () => {
   assert.equal(sessions[0].cost, 0.75);
   assert.equal(sessions[0].traces.length, 2);
 });
+
+test("a missing bucket breaks the line instead of drawing a slope across it", () => {
+  const id = (v) => v;
+  const points = [{ x: 0, y: 1 }, { x: 10, y: 2 }, { x: 40, y: 3 }, { x: 50, y: 4 }];
+  assert.equal(linePath(points, id, id, 10), "M0.0 1.0 L10.0 2.0 M40.0 3.0 L50.0 4.0");
+  assert.equal(linePath(points, id, id), "M0.0 1.0 L10.0 2.0 L40.0 3.0 L50.0 4.0");
+});

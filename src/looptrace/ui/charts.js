@@ -57,9 +57,18 @@ export function extent(seriesMap, widthMs = 0, timeWindow = null) {
   };
 }
 
-/** An SVG path "M x y L x y ..." through the points, rounded to 0.1 px. */
-export function linePath(points, sx, sy) {
-  return points.map((p, i) => `${i ? "L" : "M"}${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}`).join(" ");
+/**
+ * An SVG path "M x y L x y ..." through the points, rounded to 0.1 px. With `stepMs` (the bucket),
+ * a bucket with no row breaks the line ("M" again): an hour without calls is not drawn as a slope
+ * between the hours around it.
+ */
+export function linePath(points, sx, sy, stepMs = 0) {
+  return points
+    .map((p, i) => {
+      const joined = i > 0 && !(stepMs > 0 && p.x - points[i - 1].x > stepMs * 1.5);
+      return `${joined ? "L" : "M"}${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}`;
+    })
+    .join(" ");
 }
 
 /** A fixed, colour-blind-friendly palette, cycled by series index. */

@@ -24,7 +24,7 @@ function lineChart(title, seriesMap, formatY, id, widthMs, timeWindow, note = nu
   let k = 0;
   for (const [name, points] of seriesMap) {
     const color = PALETTE[k++ % PALETTE.length];
-    chart.appendChild(svg("path", { d: linePath(points, sx, sy), stroke: color, fill: "none", "stroke-width": "2", class: "series" }));
+    chart.appendChild(svg("path", { d: linePath(points, sx, sy, widthMs), stroke: color, fill: "none", "stroke-width": "2", class: "series" }));
     for (const p of points) chart.appendChild(svg("circle", { cx: sx(p.x).toFixed(1), cy: sy(p.y).toFixed(1), r: "3", fill: color }, svg("title", null, `${name}: ${formatY(p.y)}`)));
     legend.appendChild(h("span", { class: "legend-item" }, h("span", { class: "swatch", style: { background: color } }), name));
   }
