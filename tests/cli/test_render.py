@@ -168,3 +168,50 @@ def test_a_trace_on_two_models_gets_a_line_per_model_and_an_unpriced_one_is_neve
     only_unpriced = render_trace_tree(_trace(spans[:1] + spans[4:5]), 120, Style(enabled=False))
     assert only_unpriced[2].endswith("· cost - (1 unpriced call)")
     assert not only_unpriced[3].startswith("by model")
+
+
+def test_a_wrapper_of_an_llm_call_reads_as_its_parent_not_as_an_unpriced_call():
+    root = Span(TRACE_ID, "0000000000000001", None, "agent_decision", NS, NS + 10_000_000)
+    root.category, root.is_duplicate_llm, root.input_tokens, root.output_tokens = "llm", True, 79, 10
+    call = Span(
+        TRACE_ID,
+        "0000000000000002",
+        "0000000000000001",
+        "chat claude-3-opus-20240229",
+        NS + 1_000_000,
+        NS + 9_000_000,
+        category="llm",
+        response_model="claude-3-opus-20240229",
+        input_tokens=79,
+        output_tokens=10,
+        cost_usd=0.0019,
+    )
+    lines = render_trace_tree(_trace([root, call]), 100, Style(enabled=False))
+    wrapper = next(line for line in lines if "agent_decision" in line and line.endswith("│"))
+    assert " wrap " in wrapper and "Σ 1 llm" in wrapper and "$0.0019" in wrapper
+    assert " - " not in wrapper  # not an LLM call without a price
+    assert lines[-1].startswith("wrap: a span around one LLM call")
+
+    from looptrace.cli._render import render_span_detail
+    from looptrace.client import SpanDetail
+    from looptrace.query.views import SpanView
+    from looptrace.server._json import span_view_json
+
+    view = build_trace_view([root, call])
+    assert view is not None
+    detail = cast(SpanDetail, span_view_json(SpanView(trace_id=TRACE_ID, node=view.spans[0])))
+    text = "\n".join(render_span_detail(detail, 0.0, 100, Style(enabled=False)))
+    assert "LLM call wrapper" in text and "wraps the LLM call of its child span" in text
+    assert "cost - (unknown)" not in text
+
+
+def test_a_loop_stopped_at_max_iterations_is_said_in_the_header():
+    from looptrace.model import SpanEvent
+
+    root = Span(TRACE_ID, "0000000000000001", None, "invoke_agent stubborn", NS, NS + 10_000_000)
+    root.events = [SpanEvent("max_iterations_exceeded", NS + 9_000_000)]
+    child = Span(TRACE_ID, "0000000000000002", "0000000000000001", "agent_iteration_1", NS, NS + 5_000_000)
+    lines = render_trace_tree(_trace([root, child]), 100, Style(enabled=False))
+    assert lines[3] == "⚠ invoke_agent stubborn stopped after reaching max_iterations without a final answer"
+    plain = render_trace_tree(_trace([child]), 100, Style(enabled=False))
+    assert not any("max_iterations" in line for line in plain)

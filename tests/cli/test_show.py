@@ -152,3 +152,20 @@ def test_rendering_a_skeleton_in_process_matches_the_command(server: ServerProce
         skeleton = client.get_trace_skeleton(AGENT_TRACE_ID[:8])
     assert skeleton["span_count"] == 7
     assert "\n".join(render_trace_tree(skeleton, 100, Style(enabled=False))) + "\n" == AGENT_TREE
+
+
+def test_an_80_column_terminal_keeps_tokens_cost_and_errors_and_nothing_is_wider(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str]
+):
+    assert main(["show", RESEARCH_TRACE_ID, "--server", server.url, "--width", "80"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines[3:]) <= 80  # the header lines carry the whole trace id
+    rows = [line for line in lines if line.endswith("│")]
+    assert "TimeoutError" in next(row for row in rows if row.startswith(" !"))
+    assert sum("tok $" in row for row in rows) == 3  # the root's subtree total and the two LLM calls
+    assert "* critical path" in lines and "! error" in lines  # the legend, one entry a line
+    assert not any("need --width" in line for line in lines)
+    assert main(["show", RESEARCH_TRACE_ID, "--server", server.url, "--width", "60"]) == 0
+    narrow = capsys.readouterr().out.splitlines()
+    assert "tokens, cost and errors of each span need --width 64 or more" in narrow
+    assert "TimeoutError" not in "\n".join(narrow)

@@ -87,17 +87,18 @@ def test_stats_totals_models_and_latency_over_all_time(server: ServerProcess, ca
         f"looptrace stats, all time  ({server.url})\n"
         "traces 3 · spans 17 · LLM calls 5 · cost $0.048\n"
         "tokens 11,350 in (cache 0 read, 0 write) · 1,640 out\n"
-        "errors 1 spans in 1 traces (5.9% of spans)\n"
+        "errors 1 span in 1 trace (5.9% of spans)\n"
         "\n"
-        "MODEL                       PROVIDER    CALLS     INPUT    CACHED    OUTPUT       COST\n"
-        "claude-3-5-sonnet-20241022  anthropic       2      5.8k         0      1.0k     $0.033\n"
-        "gpt-4o                      openai          1      3.0k         0       500     $0.013\n"
-        "claude-3-5-haiku-20241022   anthropic       2      2.5k         0       120    $0.0025\n"
+        "MODEL                       PROVIDER    CALLS     INPUT  CACHE RD  CACHE WR    OUTPUT       COST\n"
+        "claude-3-5-sonnet-20241022  anthropic       2      5.8k         0         0      1.0k     $0.033\n"
+        "gpt-4o                      openai          1      3.0k         0         0       500     $0.013\n"
+        "claude-3-5-haiku-20241022   anthropic       2      2.5k         0         0       120    $0.0025\n"
         "\n"
         "SPAN NAME                        CATEGORY     COUNT  ERRORS       P50       P95       P99       MAX\n"
         "chat claude-3-5-haiku-20241022   llm              2       0     570ms     579ms     580ms     580ms\n"
         "chat claude-3-5-sonnet-20241022  llm              2       0     750ms     975ms     995ms     1.00s\n"
         "agent_decision                   chain            1       0     600ms     600ms     600ms     600ms\n"
+        "more span names in this window: the 3 most frequent shown (--limit N)\n"
     )
 
 

@@ -143,6 +143,11 @@ def test_debugging_workflow_has_its_events_and_cache_tokens(demo):
     assert [(s["cache_write_tokens"] > 0, s["cache_read_tokens"] > 0) for s in llm] == [(True, False), (False, True)]
     assert all(s["input_tokens"] > s["cache_read_tokens"] + s["cache_write_tokens"] for s in llm)
     assert trace["summary"]["cache_read_tokens"] > 0
+    # The workflow's own tally agrees with looptrace's: cached tokens counted, cost from the price table.
+    completed = root["events"][1]["attributes"]
+    totals = trace["totals"]
+    assert completed["total_tokens"] == totals["input_tokens"] + totals["output_tokens"]
+    assert completed["total_cost_usd"] == pytest.approx(totals["cost_usd"])
 
 
 def test_failing_tool_span_is_an_error_inside_its_iteration(demo):

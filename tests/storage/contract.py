@@ -550,6 +550,21 @@ class TraceStoreContract:
     def test_search_filters(self, filled: TraceStore, query: TraceQuery, expected: list[int]) -> None:
         assert sorted(ids(filled.search_traces(query).traces)) == expected
 
+    def test_text_search_finds_error_messages_and_event_attributes(self, store: TraceStore) -> None:
+        failed = span(1, 1, None, "execute_tool flaky_lookup", 0, 10, status_code="ERROR")
+        failed.status_message = "LookupFailedError: order service timed out"
+        noted = span(2, 2, None, "complex_workflow", 20, 30)
+        noted.events = [SpanEvent("workflow_completed", T0 + 25 * MS, {"note": 'said "all clear"'})]
+        store.write([failed, noted, span(3, 3, None, "other", 40, 50)], [], 1)
+
+        def found(text: str) -> list[int]:
+            return ids(store.search_traces(TraceQuery(text=text)).traces)
+
+        assert found("order service TIMED out") == [1]
+        assert found("workflow_completed") == [2]  # an event's name
+        assert found('"all clear"') == [2]  # an event's attribute, quotes and all
+        assert found("timed out again") == []
+
     def test_search_returns_whole_summaries(self, filled: TraceStore) -> None:
         [summary] = filled.search_traces(TraceQuery(session_id="s1")).traces
         assert summary == filled.get_summary(tid(1))

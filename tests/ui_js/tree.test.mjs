@@ -4,6 +4,7 @@ import {
   buildTree, visibleRows, newCollapseState, setAll, reveal, rowOf, rowWindow,
   searchPositions, stepMatch, navigate, barGeometry, expandToLevel,
 } from "../../src/looptrace/ui/tree.js";
+import { treeFromSkeleton, SKELETON_FORMAT } from "../../src/looptrace/ui/skeleton.js";
 
 const span = (id, parent, offset = 0, duration = 1, extra = {}) => ({
   span_id: id, parent_span_id: parent, name: `s-${id}`, offset_ms: offset, duration_ms: duration, ...extra,
@@ -102,6 +103,41 @@ test("search matches names, tools and models case-insensitively and steps with w
   assert.equal(stepMatch(all, 0, -1), 2);
   assert.equal(stepMatch(new Int32Array(0), 0, 1), -1);
   assert.equal(searchPositions(tree, "  ").length, 0);
+});
+
+test("search matches a failed span's status message, in full API spans and in skeleton columns", () => {
+  const plain = buildTree([
+    span("r", null, 0, 10, { name: "agent_loop" }),
+    span("t", "r", 1, 1, { name: "execute_tool crm", status: { code: "ERROR", message: "LookupFailed: order 42" } }),
+  ]);
+  assert.deepEqual(names(plain, searchPositions(plain, "lookupfailed")), ["t"]);
+  const col = (...values) => values;
+  const tree = treeFromSkeleton({
+    format: SKELETON_FORMAT,
+    spans: {
+      span_id: col("r", "llm", "tool", "ok"),
+      parent: col(-1, 0, 0, 0),
+      name: col("agent_loop", "chat", "execute_tool", "step"),
+      category: col("agent", "llm", "tool", "other"),
+      depth: col(0, 1, 1, 1),
+      offset_ms: col(0, 1, 2, 3),
+      duration_ms: col(10, 1, 1, 1),
+      status_code: col("ERROR", "UNSET", "ERROR", "OK"),
+      status_message: col("", "", "LookupFailed: order 42", ""),
+      child_count: col(3, 0, 0, 0),
+      model: col(null, "claude-3-Opus", null, null),
+      tool_name: col(null, null, "crm_lookup", null),
+      rollup_span_count: col(4, 1, 1, 1),
+    },
+  });
+  assert.deepEqual(names(tree, searchPositions(tree, "LOOKUPFAILED")), ["tool"]);
+  assert.deepEqual(names(tree, searchPositions(tree, "order 42")), ["tool"]);
+  assert.deepEqual(names(tree, searchPositions(tree, "crm_LOOKUP")), ["tool"]);
+  assert.deepEqual(names(tree, searchPositions(tree, "opus")), ["llm"]);
+  // A query never runs across two fields (name "step", span id "ok").
+  assert.equal(searchPositions(tree, "stepok").length, 0);
+  assert.deepEqual(tree.spans[2].status, { code: "ERROR", message: "LookupFailed: order 42" });
+  assert.deepEqual(tree.spans[0].status, { code: "ERROR" });
 });
 
 test("keyboard: right expands then descends, left collapses then climbs", () => {

@@ -79,7 +79,7 @@ def add_filter_arguments(p: argparse.ArgumentParser, *, with_sort: bool = True, 
     g.add_argument(
         "--attr", action="append", default=[], metavar="KEY=VALUE", help="some span has this attribute (repeatable)"
     )
-    g.add_argument("--search", metavar="TEXT", help="text in any span name or attribute value")
+    g.add_argument("--search", metavar="TEXT", help="text in a span name, error message, attribute or event (any case)")
     if with_time:
         g.add_argument(
             "--since", metavar="TIME", help="started at most this long ago (1h, 7d) or after a time (ISO 8601)"
@@ -310,6 +310,11 @@ def fmt_count(n: int | None) -> str:
 
 
 _COST_DECIMALS_MAX = 8
+
+
+def fmt_count_of(n: int, noun: str) -> str:
+    """A count and its noun, singular or plural: "1 span", "2 spans", "1,200 LLM calls"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def fmt_cost(usd: float | None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from looptrace import semconv
-from looptrace.cli._common import Style, fmt_cost, fmt_count, fmt_duration_ms, fmt_local_time, truncate
+from looptrace.cli._common import Style, fmt_cost, fmt_count, fmt_count_of, fmt_duration_ms, fmt_local_time, truncate
 from looptrace.client import LogRecord, SkeletonSpans, SpanDetail, TraceSkeleton, TraceSummary
 
 # --- the trace table (traces, tail) ---------------------------------------------------------------
@@ -106,19 +106,17 @@ _MARKS_W = 3
 _CAT_W = 5
 _DUR_W = 8
 _MIN_BAR_W = 10
+_MIN_DETAILS_WIDTH = 64
 _BAR = "█"
 LEGEND = "* critical path   ! error   » bottleneck: the parallel branch its siblings waited for"
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+_WRAP_LEGEND = "wrap: a span around one LLM call; its tokens and cost count once, on the call"
 
 
 def fmt_cost_unpriced(cost_usd: float | None, unpriced_calls: int) -> str:
     """A cost and its unpriced calls: $0.0019, $0.0019 (+2 unpriced calls), - (2 unpriced calls)."""
     if not unpriced_calls:
         return fmt_cost(cost_usd)
-    calls = _plural(unpriced_calls, "unpriced call")
+    calls = fmt_count_of(unpriced_calls, "unpriced call")
     return f"{fmt_cost(None)} ({calls})" if cost_usd is None else f"{fmt_cost(cost_usd)} (+{calls})"
 
 
@@ -145,6 +143,12 @@ def usage_by_model(spans: SkeletonSpans) -> list[tuple[str, int, int, int, float
     return [(model, *values) for model, values in ordered]
 
 
+def _spans_with_event(trace: TraceSkeleton, event_name: str) -> list[int]:
+    """Indices of the spans that carry an event of this name, in tree order."""
+    events = trace["events"]
+    return sorted({span for span, name in zip(events["span"], events["name"], strict=True) if name == event_name})
+
+
 def render_trace_header(trace: TraceSkeleton, style: Style) -> list[str]:
     """The trace's identity and totals, three lines; then one line per model when it used two or more."""
     summary, totals = trace["summary"], trace["totals"]
@@ -154,17 +158,21 @@ def render_trace_header(trace: TraceSkeleton, style: Style) -> list[str]:
     lines = [
         f"{style.bold(summary['root_name'])}  {summary['trace_id']}  {style.dim(summary['service_name'])}",
         f"started {fmt_local_time(summary['start_unix_nano'])} · {fmt_duration_ms(totals['duration_ms'])} · "
-        f"{totals['span_count']} spans · {totals['llm_calls']} LLM calls · depth {trace['max_depth']} · "
-        + (style.red(error_text) if errors else error_text),
+        f"{fmt_count_of(totals['span_count'], 'span')} · {fmt_count_of(totals['llm_calls'], 'LLM call')} · "
+        f"depth {trace['max_depth']} · " + (style.red(error_text) if errors else error_text),
         f"tokens {totals['input_tokens']:,} in (cache {totals['cache_read_tokens']:,} read, "
         f"{totals['cache_write_tokens']:,} write) · {totals['output_tokens']:,} out · cost {cost}",
     ]
+    stopped = [trace["spans"]["name"][k] for k in _spans_with_event(trace, semconv.EVENT_MAX_ITERATIONS_EXCEEDED)]
+    for name in stopped:
+        lines.append(style.yellow(f"⚠ {name} stopped after reaching max_iterations without a final answer"))
     models = usage_by_model(trace["spans"])
     if len(models) > 1:
         model_w = min(40, max(len(m[0]) for m in models))
         for k, (model, calls, inp, out, known, unpriced) in enumerate(models):
             lines.append(
-                f"{'by model' if k == 0 else '':<8}  {truncate(model, model_w):<{model_w}}  {_plural(calls, 'call'):>9}"
+                f"{'by model' if k == 0 else '':<8}  {truncate(model, model_w):<{model_w}}"
+                f"  {fmt_count_of(calls, 'call'):>9}"
                 f"  {inp:>9,} in  {out:>7,} out  {fmt_cost_unpriced(known, unpriced)}"
             )
     return lines
@@ -201,14 +209,15 @@ def _llm_details(cols: SkeletonSpans, i: int, name_shown: bool) -> tuple[str, st
 
 def _details(cols: SkeletonSpans, i: int, name_shown: bool) -> tuple[str, str]:
     """(left, right) text of span i's details column; `name_shown`: the name column shows the whole name."""
-    category = cols["category"][i]
-    if cols["status_code"][i] == "ERROR" and category != "llm":
+    # A wrapper of an LLM call (`is_duplicate_llm`) reads as the parent of that call: its subtree total.
+    is_call = cols["category"][i] == "llm" and not cols["is_duplicate_llm"][i]
+    if cols["status_code"][i] == "ERROR" and not is_call:
         return cols["status_message"][i] or "error", ""
-    if category == "llm":
+    if is_call:
         return _llm_details(cols, i, name_shown)
     llm_calls = cols["rollup_llm_calls"][i]
     if cols["child_count"][i] and llm_calls:
-        cost = fmt_cost(cols["rollup_cost_usd"][i]) if llm_calls > cols["rollup_unpriced_llm_calls"][i] else "-"
+        cost = fmt_cost(cols["rollup_cost_usd"][i])  # null (shown "-") when no call in it has a price
         total_tokens = cols["rollup_input_tokens"][i] + cols["rollup_output_tokens"][i]
         return f"Σ {llm_calls} llm", f"{fmt_count(total_tokens)} tok {cost}"
     tool_name = cols["tool_name"][i]
@@ -239,10 +248,13 @@ class _Layout:
     """Column widths for one rendering."""
 
     def __init__(self, width: int, name_needed: int) -> None:
-        self.details = 34 if width >= 120 else (24 if width >= 96 else 0)
+        # Tokens, cost and error messages matter more than the bar: an 80-column terminal keeps
+        # them and gives the bar what is left; only below 64 columns do they go (and a line says so).
+        self.details = 34 if width >= 120 else (24 if width >= _MIN_DETAILS_WIDTH else 0)
         fixed = _MARKS_W + 1 + 1 + _CAT_W + 1 + _DUR_W + 2 + (self.details + 1 if self.details else 0)
         rest = width - fixed - 2  # the bar's two borders
-        self.name = min(name_needed, max(16, rest // 2))
+        # Half each; on a narrow line the name keeps up to 20 columns and the bar what is left.
+        self.name = min(name_needed, max(min(20, rest - _MIN_BAR_W), rest // 2))
         self.bar = rest - self.name
         if self.bar < _MIN_BAR_W:
             self.bar = 0
@@ -287,8 +299,16 @@ def render_trace_tree(skeleton: TraceSkeleton, width: int, style: Style, *, max_
     lines.append("")
     if hidden:
         lines.append(style.dim(f"{hidden} deeper spans hidden by --depth {max_depth}"))
-    lines.append(style.dim(LEGEND))
+    if not layout.details:
+        lines.append(style.dim(f"tokens, cost and errors of each span need --width {_MIN_DETAILS_WIDTH} or more"))
+    lines += [style.dim(line) for line in _legend(width, any(cols["is_duplicate_llm"][i] for i in rows))]
     return lines
+
+
+def _legend(width: int, has_wrapper: bool) -> list[str]:
+    """The legend on one line, or one entry per line when the line is narrower; what "wrap" means when it shows."""
+    lines = [LEGEND] if len(LEGEND) <= width else [entry.strip() for entry in LEGEND.split("   ")]
+    return [*lines, _WRAP_LEGEND] if has_wrapper else lines
 
 
 def _tree_row(cols: SkeletonSpans, i: int, prefix: str, layout: _Layout, total_ms: float, style: Style) -> str:
@@ -298,7 +318,7 @@ def _tree_row(cols: SkeletonSpans, i: int, prefix: str, layout: _Layout, total_m
     category = cols["category"][i]
     full_name = cols["name"][i]
     duration_ms = cols["duration_ms"][i]
-    tag = _CATEGORY_TAGS.get(category, "")
+    tag = "wrap" if cols["is_duplicate_llm"][i] else _CATEGORY_TAGS.get(category, "")
     name_room = layout.name - len(prefix)
     if name_room < min(6, len(full_name)):
         # Deep trees: keep the last guides and the name readable.
@@ -452,7 +472,13 @@ def render_span_detail(span: SpanDetail, offset_ms: float, width: int, style: St
     if flags:
         lines.append(style.yellow(" · ".join(flags)))
 
-    if span["category"] == "llm" or span["input_tokens"] is not None:
+    if span["is_duplicate_llm"]:
+        lines += ["", style.bold("LLM call wrapper")]
+        lines.append(
+            f"  wraps the LLM call of its child span (tokens {fmt_int(span['input_tokens'])} in, "
+            f"{fmt_int(span['output_tokens'])} out): not a call of its own; its tokens and cost count once, there"
+        )
+    elif span["category"] == "llm" or span["input_tokens"] is not None:
         lines += ["", style.bold("LLM call")]
         model = span["request_model"] or "-"
         if span["response_model"] and span["response_model"] != span["request_model"]:
@@ -463,8 +489,6 @@ def render_span_detail(span: SpanDetail, offset_ms: float, width: int, style: St
             f"{fmt_int(span['cache_write_tokens'])} write) · {fmt_int(span['output_tokens'])} out"
         )
         lines.append(f"  cost {fmt_cost(span['cost_usd'])} ({span['cost_source'] or 'unknown'})")
-        if span["is_duplicate_llm"]:
-            lines.append(style.dim("  another span describes the same call; rollups count that one"))
     if span["tool_name"]:
         call = f"  {span['tool_name']}" + (f" (call id {span['tool_call_id']})" if span["tool_call_id"] else "")
         lines += ["", style.bold("tool the model asked for" if span["category"] == "llm" else "tool"), call]

@@ -111,7 +111,10 @@ def _stats(client: LooptraceClient, args: argparse.Namespace) -> int:
     end = _common.parse_time(args.until, flag="--until")
     summary = client.stats_summary(start=start, end=end)
     models = _sum_models(client.stats_models(start=start, end=end, bucket=_WHOLE_WINDOW_BUCKET)["rows"])
-    latency = client.stats_latency(start=start, end=end, limit=args.limit)["rows"]
+    # One more row than shown says whether the table was cut.
+    latency = client.stats_latency(start=start, end=end, limit=args.limit + 1)["rows"]
+    more = len(latency) > args.limit
+    latency = latency[: args.limit]
     errors = _sum_errors(client.stats_errors(start=start, end=end, bucket=_WHOLE_WINDOW_BUCKET)["rows"])
     if args.json:
         document = {"start": start, "end": end, "summary": summary, "models": models, "latency": latency}
@@ -123,14 +126,16 @@ def _stats(client: LooptraceClient, args: argparse.Namespace) -> int:
     lines = [style.bold(f"looptrace stats, {window}  ({client.server})"), *_summary_lines(summary, errors, style)]
     lines += ["", *_model_lines(models, style)]
     lines += ["", *_latency_lines(latency, style)]
+    if more:
+        lines.append(style.dim(f"more span names in this window: the {args.limit} most frequent shown (--limit N)"))
     sys.stdout.write("\n".join(lines) + "\n")
     return _common.EXIT_OK
 
 
 def _summary_lines(summary: StatsSummary, errors: dict[str, Any], style: _common.Style) -> list[str]:
     error_text = (
-        f"errors {errors['error_count']:,} spans in {errors['error_trace_count']:,} traces "
-        f"({errors['error_rate']:.1%} of spans)"
+        f"errors {_common.fmt_count_of(errors['error_count'], 'span')} in "
+        f"{_common.fmt_count_of(errors['error_trace_count'], 'trace')} ({errors['error_rate']:.1%} of spans)"
     )
     return [
         f"traces {summary['trace_count']:,} · spans {summary['span_count']:,} · LLM calls {summary['llm_calls']:,}"
@@ -147,8 +152,8 @@ def _model_lines(models: list[dict[str, Any]], style: _common.Style) -> list[str
     model_w = max(5, min(40, max(len(m["model"]) for m in models)))
     provider_w = max(8, min(16, max(len(m["provider"] or "-") for m in models)))
     head = (
-        f"{'MODEL':<{model_w}}  {'PROVIDER':<{provider_w}}  {'CALLS':>6}  {'INPUT':>8}  {'CACHED':>8}  "
-        f"{'OUTPUT':>8}  {'COST':>9}"
+        f"{'MODEL':<{model_w}}  {'PROVIDER':<{provider_w}}  {'CALLS':>6}  {'INPUT':>8}  {'CACHE RD':>8}  "
+        f"{'CACHE WR':>8}  {'OUTPUT':>8}  {'COST':>9}"
     )
     lines = [style.bold(head)]
     for m in models:
@@ -158,7 +163,8 @@ def _model_lines(models: list[dict[str, Any]], style: _common.Style) -> list[str
             f"{_common.truncate(m['model'], model_w):<{model_w}}  "
             f"{_common.truncate(m['provider'] or '-', provider_w):<{provider_w}}"
             f"  {m['llm_calls']:>6,}  {_common.fmt_count(m['input_tokens']):>8}  "
-            f"{_common.fmt_count(m['cache_read_tokens']):>8}  {_common.fmt_count(m['output_tokens']):>8}  {cost:>9}"
+            f"{_common.fmt_count(m['cache_read_tokens']):>8}  {_common.fmt_count(m['cache_write_tokens']):>8}  "
+            f"{_common.fmt_count(m['output_tokens']):>8}  {cost:>9}"
         )
     if any(m["unpriced_calls"] and m["cost_usd"] is not None for m in models):
         lines.append(style.dim("+? : some calls of that model have no known price, so the cost is a lower bound"))

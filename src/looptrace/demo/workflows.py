@@ -257,6 +257,13 @@ def multi_model(clients: DemoClients, user_input: str = "I have a billing issue 
         return generated_response
 
 
+def _tokens(response: Any) -> int:
+    """Every token of a call: Anthropic's `input_tokens` leaves out the cached ones, so they are added back."""
+    usage = response.usage
+    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
+    return int(usage.input_tokens + cached + usage.output_tokens)
+
+
 def _cost(response: Any) -> float:
     """The step's cost from the real price table (the article multiplies by a hand-typed price)."""
     from looptrace.pricing import compute_cost
@@ -271,7 +278,9 @@ def _cost(response: Any) -> float:
         cache_read_tokens=usage.cache_read_input_tokens,
         cache_write_tokens=usage.cache_creation_input_tokens,
     )
-    return price.cost_usd or 0.0
+    if price.cost_usd is None:  # every demo model is in the price table
+        raise RuntimeError(f"no price for {response.model}")
+    return price.cost_usd
 
 
 # --- 4. parallel research ----------------------------------------------------------------------
@@ -326,6 +335,7 @@ def debugging(clients: DemoClients, user_request: str = "Summarise my last three
             attributes={"timestamp": "2026-06-02T14:30:00Z", "input_length": len(user_request)},
         )
         total_tokens = 0
+        total_cost = 0.0
         answer = ""
         for step in ("plan", "answer"):
             with tracer.start_as_current_span(f"step_{step}"):
@@ -335,11 +345,17 @@ def debugging(clients: DemoClients, user_request: str = "Summarise my last three
                     system=_CACHED_POLICY,  # the second step reads the prompt cache the first one wrote
                     messages=[{"role": "user", "content": f"{step}: {user_request}"}],
                 )
-                total_tokens += response.usage.input_tokens + response.usage.output_tokens
+                total_tokens += _tokens(response)
+                total_cost += _cost(response)
                 answer = _text(response)
         root_span.add_event(
             name="workflow_completed",
-            attributes={"success": True, "total_llm_calls": 2, "total_tokens": total_tokens},
+            attributes={
+                "success": True,
+                "total_llm_calls": 2,
+                "total_tokens": total_tokens,
+                "total_cost_usd": round(total_cost, 8),
+            },
         )
         return answer
 

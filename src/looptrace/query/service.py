@@ -16,6 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from looptrace._gc import collector_paused
 from looptrace.model import LogRecord, Span, SpanId, TraceId, TraceSummary
@@ -483,7 +484,13 @@ def _check_limit(limit: int, name: str) -> None:
 
 def _check_range(start_ns: int | None, end_ns: int | None) -> None:
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
-        raise ValueError(f"start_ns ({start_ns}) is after end_ns ({end_ns})")
+        raise ValueError(f"start ({_iso(start_ns)}) is after end ({_iso(end_ns)})")
+
+
+def _iso(ns: int) -> str:
+    """A time in nanoseconds as ISO 8601 UTC, for messages."""
+    spec = "seconds" if ns % 1_000_000_000 == 0 else "microseconds"
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def _check_bucket(start_ns: int | None, end_ns: int | None, bucket_ns: int) -> None:

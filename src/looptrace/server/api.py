@@ -137,7 +137,7 @@ async def search_traces(
     tool: str | None = None,
     session: str | None = None,
     attr: Annotated[list[str] | None, Query(description="key=value, repeatable; some span has it")] = None,
-    q: Annotated[str | None, Query(description="text in any span name or attribute value")] = None,
+    q: Annotated[str | None, Query(description="text in a span name, error message, attribute or event")] = None,
     start: Annotated[str | None, Query(description="ISO 8601, unix seconds or now-1h")] = None,
     end: Annotated[str | None, Query(description="ISO 8601, unix seconds or now")] = None,
     sort: SortKey = "start",

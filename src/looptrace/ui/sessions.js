@@ -58,6 +58,8 @@ export function renderSession(root, sessionId) {
   getJson("/api/v1/traces", new URLSearchParams({ session: sessionId, sort: "start", order: "asc", limit: "1000" }))
     .then(({ traces }) => {
       if (disposed) return;
+      // The API filters every stored trace by session, so an empty answer means no trace has it.
+      if (!traces.length) return clear(body).appendChild(h("p", { class: "muted", id: "session-empty" }, `No traces with session id “${sessionId}”.`));
       const [s] = groupSessions(traces);
       clear(body).append(
         h("div", { class: "stats" }, h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Turns"), h("div", { class: "stat-value" }, String(traces.length))), h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Tokens"), h("div", { class: "stat-value" }, formatTokens(s?.tokens ?? 0))), h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Cost"), h("div", { class: "stat-value" }, formatCostUnpriced(s ? s.cost : null, s ? s.unpriced : 0)))),

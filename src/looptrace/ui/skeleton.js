@@ -41,8 +41,11 @@ class SkeletonSpan {
   get duration_ms() {
     return this._t.c.duration_ms[this._i];
   }
+  /** {code, message} as in the full API; the shared frozen {code} when there is no message. */
   get status() {
     const code = this._t.c.status_code[this._i];
+    const message = this._t.c.status_message?.[this._i];
+    if (message) return { code, message };
     return STATUS[code] || { code };
   }
   get is_on_critical_path() {

@@ -1,7 +1,7 @@
 // The trace page: header totals, waterfall / agent view tabs, span detail; ?span= deep links.
 import { getJson, spanLoader, tracePaths } from "./api.js";
 import { h, clear } from "./dom.js";
-import { formatCostUnpriced, formatCount, formatDuration, formatTime } from "./format.js";
+import { formatCostUnpriced, formatCount, formatCountOf, formatDuration, formatTime } from "./format.js";
 import { searchPositions, stepMatch } from "./tree.js";
 import { treeFromSkeleton } from "./skeleton.js";
 import { createWaterfall } from "./waterfall.js";
@@ -140,7 +140,7 @@ export function renderTracePage(root, traceId, params) {
         }
       };
 
-      const search = h("input", { type: "search", id: "span-search", placeholder: "Search spans (Enter / Shift+Enter)", autocomplete: "off" });
+      const search = h("input", { type: "search", id: "span-search", placeholder: "Search spans, errors, tools, models", title: "Matches span names, error messages, tool names and models; Enter / Shift+Enter step through the matches", autocomplete: "off" });
       const counter = h("span", { class: "muted", id: "search-count" });
       const toolbar = h(
         "div",
@@ -186,7 +186,7 @@ export function renderTracePage(root, traceId, params) {
       search.addEventListener("input", () => {
         matches = searchPositions(tree, search.value);
         waterfall.setMatches(matches, -1);
-        counter.textContent = search.value ? `${matches.length} matches` : "";
+        counter.textContent = search.value ? formatCountOf(matches.length, "match", "matches") : "";
       });
       search.addEventListener("keydown", (ev) => {
         if (ev.key !== "Enter") return;

@@ -1,5 +1,5 @@
 // The trace list: filters, sortable columns, cursor paging and live prepending of new traces.
-import { getJson } from "./api.js";
+import { ApiError, getJson } from "./api.js";
 import { h, clear } from "./dom.js";
 import { formatCost, formatCostUnpriced, formatCount, formatDuration, formatTime, formatTokens } from "./format.js";
 
@@ -40,6 +40,41 @@ const COLUMNS = [
 ];
 
 const POLL_MS = 2000;
+const FILTER_KEYS = new Set(FILTERS.map(([key]) => key));
+
+/**
+ * Put a URL parameter's value in its filter, even one the control cannot hold: a number field
+ * drops "abc" and a select shows "any" for "bogus", so those switch to showing the text as is.
+ */
+function showValue(input, value) {
+  input.value = value;
+  if (input.value === value) return;
+  if (input.tagName === "SELECT") input.appendChild(h("option", { value }, value));
+  else input.type = "text";
+  input.value = value;
+}
+
+/** The parameter a problem is about: named by the API, or the "name: ..." lead of its text. */
+function problemParam(problem) {
+  if (problem.param) return problem.param;
+  const lead = /^(\w+): /.exec(problem.message);
+  return lead && FILTER_KEYS.has(lead[1]) ? lead[1] : null;
+}
+
+/** A problem with the URL value it refers to: min_cost “abc”: Input should be a valid number. */
+function describeProblem(problem, params) {
+  if (!problem.param) return problem.message;
+  const value = problem.input ?? params.get(problem.param);
+  const message = problem.message.replace(/\.$/, "");
+  return value == null ? `${problem.param}: ${message}` : `${problem.param} “${value}”: ${message}`;
+}
+
+function markInvalid(form, param) {
+  const input = param && FILTER_KEYS.has(param) ? form.elements.namedItem(param) : null;
+  if (!input) return;
+  input.setAttribute("aria-invalid", "true");
+  input.classList.add("invalid");
+}
 
 /** Render the list into `root` for the filters in `params`; returns {dispose}. */
 export function renderTraceList(root, params) {
@@ -55,11 +90,10 @@ export function renderTraceList(root, params) {
     let input;
     if (type === "select") {
       input = h("select", { name: key }, h("option", { value: "" }, "any"), h("option", { value: "ok" }, "ok"), h("option", { value: "error" }, "error"));
-      input.value = params.get(key) || "";
     } else {
       input = h("input", { name: key, type, step: type === "number" ? "any" : null, min: type === "number" ? "0" : null });
-      input.value = params.get(key) || "";
     }
+    showValue(input, params.get(key) || "");
     form.appendChild(h("label", null, h("span", null, label), input));
   }
   form.appendChild(h("div", { class: "filter-actions" }, h("button", { type: "submit" }, "Apply"), h("button", { type: "button", on: { click: () => (location.hash = "#/traces") } }, "Reset")));
@@ -93,6 +127,7 @@ export function renderTraceList(root, params) {
   }
   const tbody = h("tbody", { id: "trace-rows" });
   const status = h("p", { class: "muted", id: "list-status" });
+  let isRefused = false; // the API turned these parameters down: polling would only repeat that
   const more = h("button", { id: "load-more", type: "button", hidden: true }, "Load more");
   root.append(h("h1", null, "Traces"), form, h("table", { class: "traces" }, h("thead", null, headRow), tbody), status, more);
 
@@ -131,8 +166,15 @@ export function renderTraceList(root, params) {
       more.hidden = !cursor;
       status.textContent = shown.size ? `${shown.size} traces shown` : "No traces match these filters.";
     } catch (err) {
-      status.textContent = `Could not load traces: ${err.message}`;
       status.className = "error";
+      if (!(err instanceof ApiError) || err.status >= 500) {
+        status.textContent = `Could not load traces: ${err.message}`;
+        return;
+      }
+      isRefused = true;
+      for (const problem of err.problems) markInvalid(form, problemParam(problem));
+      const problems = err.problems.length ? err.problems.map((p) => describeProblem(p, params)).join("; ") : err.message.replace(/\.$/, "");
+      status.replaceChildren(`Could not load traces: ${problems}. `, h("a", { href: "#/traces", id: "reset-filters" }, "Reset filters"));
     } finally {
       more.disabled = false;
     }
@@ -141,7 +183,7 @@ export function renderTraceList(root, params) {
 
   // New traces appear on top while the list shows newest first.
   const poll = async () => {
-    if (disposed || sort !== "start" || order !== "desc" || newestNs === null) return;
+    if (disposed || isRefused || sort !== "start" || order !== "desc" || newestNs === null) return;
     try {
       const since = `${newestNs / 1_000_000_000n}.${String(newestNs % 1_000_000_000n).padStart(9, "0")}`;
       const body = await getJson("/api/v1/traces", apiParams({ start: since, limit: "100" }));

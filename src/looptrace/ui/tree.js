@@ -161,15 +161,15 @@ export function rowWindow(scrollTop, viewportHeight, rowHeight, rowCount, oversc
   return [first, Math.max(first, last)];
 }
 
-/** The text a search matches against for one span. */
+/** The text a search matches against for one span: fields joined by NUL, so no match spans two. */
 function searchText(span) {
-  return [span.name, span.span_id, span.tool_name, span.request_model, span.response_model, span.category]
+  return [span.name, span.span_id, span.status?.message, span.tool_name, span.request_model, span.response_model, span.category]
     .filter((v) => typeof v === "string")
     .join("\u0000")
     .toLowerCase();
 }
 
-/** Positions (ascending) whose name, id, tool or model contains `query`, case-insensitively. */
+/** Positions (ascending) whose name, id, status message, tool, model or category contains `query`, case-insensitively. */
 export function searchPositions(tree, query) {
   const q = (query || "").trim().toLowerCase();
   if (!q) return new Int32Array(0);

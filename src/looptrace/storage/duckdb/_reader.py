@@ -130,11 +130,16 @@ def _trace_filters(query: TraceQuery) -> tuple[list[str], list[Any]]:
             value,
         )
     if query.text:
-        # The attribute side searches the JSON text, so the needle is JSON-escaped the same way.
+        # Names, error messages, attributes and events (an exception's message is an event's
+        # attribute). The JSON side searches the JSON text, so its needle is JSON-escaped the same way.
+        plain, escaped = _like_pattern(query.text), _like_pattern(dump_json(query.text)[1:-1])
         add(
-            "trace_id IN (SELECT trace_id FROM spans WHERE name ILIKE ? ESCAPE '\\' OR attributes ILIKE ? ESCAPE '\\')",
-            _like_pattern(query.text),
-            _like_pattern(dump_json(query.text)[1:-1]),
+            "trace_id IN (SELECT trace_id FROM spans WHERE name ILIKE ? ESCAPE '\\'"
+            " OR status_message ILIKE ? ESCAPE '\\' OR attributes ILIKE ? ESCAPE '\\' OR events ILIKE ? ESCAPE '\\')",
+            plain,
+            plain,
+            escaped,
+            escaped,
         )
     return where, params
 
