@@ -31,3 +31,24 @@ def test_sizes_and_durations_from_the_environment() -> None:
     assert (settings.max_request_bytes, settings.retention_sec, settings.grpc_port) == (32 << 20, 86400.0, None)
     with pytest.raises(ConfigError, match="LOOPTRACE_RETENTION: 'soon' is not a duration"):
         Settings.from_env({"LOOPTRACE_RETENTION": "soon"})
+
+
+def test_the_defaults_serve_help_states_are_the_settings_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from looptrace.cli import main
+    from looptrace.server import settings
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    stated = dict(re.findall(r"\[(LOOPTRACE_[A-Z_]+)\S*\] \(default ([^)]+)\)", text))
+    assert settings.parse_duration_sec(stated["LOOPTRACE_RETENTION"], setting="") == settings.DEFAULT_RETENTION_SEC
+    assert (
+        settings.parse_size_bytes(stated["LOOPTRACE_MAX_REQUEST_BYTES"], setting="")
+        == settings.DEFAULT_MAX_REQUEST_BYTES
+    )
+    assert settings.parse_size_bytes(stated["LOOPTRACE_MAX_LOG_BYTES"], setting="") == settings.DEFAULT_MAX_LOG_BYTES
+    assert int(stated["LOOPTRACE_PORT"]) == settings.DEFAULT_PORT
+    assert int(stated["LOOPTRACE_WARM_SPANS"]) == settings.DEFAULT_WARM_SPANS
+    assert stated["LOOPTRACE_LOG_LEVEL"] == settings.Settings().log_level

@@ -42,9 +42,17 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--grpc-port", type=int, help="OTLP/gRPC port [LOOPTRACE_GRPC_PORT] (default 4317)")
     p.add_argument("--no-grpc", action="store_true", help="do not start the OTLP/gRPC receiver")
     p.add_argument("--data", type=Path, help="data directory [LOOPTRACE_DATA] (default ./.looptrace)")
-    p.add_argument("--retention", help="delete traces older than this, e.g. 7d, 24h, 0 = never [LOOPTRACE_RETENTION]")
-    p.add_argument("--max-request-size", help="largest OTLP body, e.g. 16MiB [LOOPTRACE_MAX_REQUEST_BYTES]")
-    p.add_argument("--max-log-size", help="unstored bytes before back-pressure, e.g. 1GiB [LOOPTRACE_MAX_LOG_BYTES]")
+    p.add_argument(
+        "--retention", help="delete traces older than this, e.g. 30d, 24h, 0 = never [LOOPTRACE_RETENTION] (default 7d)"
+    )
+    p.add_argument(
+        "--max-request-size",
+        help="largest OTLP body, compressed or not; larger gets 413 [LOOPTRACE_MAX_REQUEST_BYTES] (default 16MiB)",
+    )
+    p.add_argument(
+        "--max-log-size",
+        help="received but not yet stored bytes before the server answers 429 [LOOPTRACE_MAX_LOG_BYTES] (default 1GiB)",
+    )
     p.add_argument(
         "--warm-spans",
         type=int,
@@ -57,7 +65,11 @@ def add_parser(commands: Any) -> None:
         help="prepare stored batches (decode, normalize, Arrow) in a second process, for hosts with "
         "cores to spare; ~100 MB more [LOOPTRACE_INGEST_WORKER=on] (default off)",
     )
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="[LOOPTRACE_LOG_LEVEL]")
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="how much the server logs to stderr [LOOPTRACE_LOG_LEVEL] (default info)",
+    )
     p.set_defaults(run=run)
 
 
