@@ -550,7 +550,7 @@ def test_seed_multi_model_workflow_classifies_and_passes_the_safety_check(claude
     assert ask("Does this response contain harmful content? yes/no:\nHere is how to reset it.") == "no"
 
 
-def test_seed_chain_of_thought_recursion_shortens_the_problem_until_it_answers(claude: anthropic.Anthropic):
+def test_seed_chain_of_thought_splits_a_compound_question_then_answers_its_first_part(claude: anthropic.Anthropic):
     problem = "What is the capital of France and what is its population?"
     chain: list[str] = []
     while len(chain) < 5:
@@ -570,9 +570,11 @@ def test_seed_chain_of_thought_recursion_shortens_the_problem_until_it_answers(c
             break
         problem = reasoning.split("step:")[-1].split("\n")[0]
 
-    assert len(chain) == 3
-    assert chain[0].startswith("step: What is the capital of France and")
-    assert "step:" not in chain[-1].lower()
+    assert chain == [
+        'step: What is the capital of France?\nThen answer "what is its population?" from that result, '
+        "and combine both into the final answer.",
+        "Final answer: Paris is the capital of France.",
+    ]
 
 
 def test_default_responder_prefers_tool_results_over_everything_else():

@@ -169,7 +169,11 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _SUPPORT_WORDS = ("billing", "issue", "problem", "broken")
 _SALES_WORDS = ("buy", "price", "pricing")
 # A problem at most this long is answered directly; a longer one is broken into a step.
-_BREAKDOWN_MAX_DIRECT_CHARS = 24
+_FACTS = {
+    "capital of france": "Paris is the capital of France.",
+    "population of paris": "Paris has about 2.1 million inhabitants (about 11 million in its metropolitan area).",
+}
+"""What the chain-of-thought demo's single questions are answered with."""
 
 
 def default_responder(request: FakeRequest) -> Reply:
@@ -183,8 +187,9 @@ def default_responder(request: FakeRequest) -> Reply:
     2. The last turn carries tool results: a final text that includes them
        ("The answer is 225." for a number, "Here is what I found: ..." otherwise).
     3. "Does this response contain harmful content": "no".
-    4. "Break down this problem": "step: <a shorter subproblem>" while the problem is longer than
-       24 characters, else "Final answer: ..." (with no "step:").
+    4. "Break down this problem": a question joining two with "and" gets "step: <the first one>?"
+       (and how the second follows from it); a single question gets "Final answer: ..." (with no
+       "step:"), from a few facts the demo asks about.
     5. "Classify this as support/sales/general": "support" if the text mentions billing, issue,
        problem or broken; "sales" for buy, price or pricing; else "general".
     6. Tools offered and the prompt holds arithmetic such as ``15 * (10 + 5)``: a call to the
@@ -244,11 +249,17 @@ def _after_instruction(prompt: str) -> str:
 
 def _break_down(problem: str) -> str:
     problem = " ".join(problem.replace("step:", "").split())
-    words = problem.split()
-    if len(problem) <= _BREAKDOWN_MAX_DIRECT_CHARS or len(words) < 2:
-        return f"Final answer: {problem} is answered directly."
-    subproblem = " ".join(words[: max(1, len(words) * 2 // 3)])
-    return f"step: {subproblem}\nThen combine the partial answers into the final answer."
+    first, joined, rest = problem.rstrip("?").partition(" and ")
+    if joined and first.strip() and rest.strip():
+        return (
+            f"step: {first.strip()}?\n"
+            f'Then answer "{rest.strip()}?" from that result, and combine both into the final answer.'
+        )
+    question = problem.rstrip("?").lower()
+    for topic, fact in _FACTS.items():
+        if topic in question:
+            return f"Final answer: {fact}"
+    return f"Final answer: {problem.rstrip('?')} needs no further step."
 
 
 def _classify(text: str) -> str:
