@@ -142,6 +142,14 @@ def test_show_span_lists_the_candidates_when_a_name_is_ambiguous(
     assert "0000000000000004" in err and "0000000000000007" in err
 
 
+def test_show_span_by_a_part_of_its_name_in_any_case(server: ServerProcess, capsys: pytest.CaptureFixture[str]):
+    assert main(["show", "4bf92f35", "--server", server.url, "--span", "CALCULATE"]) == 0
+    assert "tool_call_calculate" in capsys.readouterr().out
+    assert main(["show", "4bf92f35", "--server", server.url, "--span", "agent_iter"]) == 1  # two iterations
+    err = capsys.readouterr().err
+    assert "2 spans match 'agent_iter'" in err and "agent_iteration_1" in err and "agent_iteration_2" in err
+
+
 def test_show_span_that_does_not_exist_is_exit_code_1(server: ServerProcess, capsys: pytest.CaptureFixture[str]):
     assert main(["show", "4bf92f35", "--server", server.url, "--span", "nope"]) == 1
     assert "no span 'nope'" in capsys.readouterr().err

@@ -43,7 +43,9 @@ def add_parser(commands: Any) -> None:
     p.add_argument("trace_id", metavar="TRACE_ID", help="trace id or a unique prefix of 8+ characters")
     _common.add_common_arguments(p)
     p.add_argument("--depth", type=int, metavar="N", help="leave out spans deeper than N (0 = the root only)")
-    p.add_argument("--span", metavar="SPAN", help="show one span: its id, a unique id prefix, or its name")
+    p.add_argument(
+        "--span", metavar="SPAN", help="show one span: its id, a unique id prefix, its name, or a part of its name"
+    )
     p.add_argument("--width", type=int, metavar="N", help="fit the output to N columns (default: the terminal)")
     p.add_argument("--json", action="store_true", help="print the API's JSON for the trace (or the span)")
     p.set_defaults(run=run)
@@ -88,7 +90,7 @@ def _show(client: LooptraceClient, args: argparse.Namespace) -> int:
 
 
 def _find_span(skeleton: TraceSkeleton, wanted: str) -> int | str:
-    """The index of the span `wanted` names (id, unique id prefix, or unique name), or why there is none."""
+    """The index of the span `wanted` names (id, unique id prefix, unique name or part of a name), or why not."""
     columns = skeleton["spans"]
     span_ids, names = columns["span_id"], columns["name"]
     key = wanted.strip().lower()
@@ -101,7 +103,11 @@ def _find_span(skeleton: TraceSkeleton, wanted: str) -> int | str:
     by_name = [i for i, name in enumerate(names) if name == wanted.strip()]
     if len(by_name) == 1:
         return by_name[0]
-    candidates = by_name or by_prefix
+    # Then a part of a name, any case, as the web UI's span search matches ("flaky" for execute_tool flaky_lookup).
+    by_part = [] if by_name or by_prefix or not key else [i for i, name in enumerate(names) if key in name.lower()]
+    if len(by_part) == 1:
+        return by_part[0]
+    candidates = by_name or by_prefix or by_part
     if candidates:
         offsets = columns["offset_ms"]
         listed = "\n".join(f"  {span_ids[i]}  {names[i]}  +{offsets[i]:.1f}ms" for i in candidates[:20])
