@@ -11,6 +11,9 @@ import {
   codePos, findGroups, headerCode, isHeader, navigateItems, newGroupState, revealPos, setAllGroups,
   spanCode, visibleItems,
 } from "./groups.js";
+import {
+  clampLabelWidth, defaultLabelWidth, keyedLabelWidth, labelBounds, readStoredWidth, writeStoredWidth,
+} from "./splitter.js";
 
 export const ROW_HEIGHT = 22;
 const OVERSCAN = 6;
@@ -18,6 +21,8 @@ const MAX_INDENT_LEVELS = 24;
 const MAX_EVENT_MARKERS = 6;
 const MAX_MINIMAP_BAND = 5;
 const CATEGORY_LETTER = { agent: "A", llm: "L", tool: "T", chain: "C", retriever: "R", embedding: "E", other: "·" };
+// The track's right margin (app.css .wf-track), room for the last tick's label: not part of either column.
+const TRACK_MARGIN_PX = 60;
 const WRAPPER_TITLE = "wraps the LLM call of its child span (not a separate call)";
 
 /** The whole of a row's label, for its tooltip: the name may be cut with an ellipsis, badges too on narrow screens. */
@@ -72,7 +77,18 @@ export function createWaterfall(container, tree, options = {}) {
   const spacer = h("div", { class: "wf-spacer" });
   const scroller = h("div", { class: "wf-scroller", tabindex: "0", role: "tree", "aria-label": "Span tree" }, spacer);
   const warning = h("div", { class: "wf-warning", id: "wf-warning", role: "status", hidden: true });
-  const root = h("div", { class: "wf" }, minimap, axis, scroller);
+  // The divider between the name column and the timeline: one element over the header and the rows,
+  // placed by the --label-w custom property that every row's label and the header use, so moving it
+  // re-renders no row.
+  const divider = h("div", {
+    class: "wf-divider",
+    tabindex: "0",
+    role: "separator",
+    "aria-orientation": "vertical",
+    "aria-label": "Span name column width",
+    title: "Drag to resize the span name column (←/→ when focused); double-click to reset",
+  });
+  const root = h("div", { class: "wf" }, minimap, h("div", { class: "wf-body" }, axis, scroller, divider));
   clear(container).append(warning, root);
 
   function makeRow() {
@@ -394,6 +410,86 @@ export function createWaterfall(container, tree, options = {}) {
     if (result.code >= 0) selectCode(result.code);
   });
 
+  // --- The column divider (splitter.js has the arithmetic) ---
+  let storage = null;
+  try {
+    storage = window.localStorage;
+  } catch {
+    // No storage (a sandboxed frame): the divider still works, unremembered.
+  }
+  let chosenLabel = readStoredWidth(storage); // px the user chose, or null for the default
+  let labelWidth = 0; // px applied
+  let resizing = null; // {id, x, width, total, moved} while a pointer drags the divider
+  // Both columns share the row's width; the track's right margin belongs to neither.
+  const labelTotal = () => Math.max(0, scroller.clientWidth - TRACK_MARGIN_PX);
+  function setLabelWidth(width, total = labelTotal()) {
+    const [lo, hi] = labelBounds(total);
+    divider.setAttribute("aria-valuemin", String(lo));
+    divider.setAttribute("aria-valuemax", String(hi));
+    if (width === labelWidth) return;
+    labelWidth = width;
+    divider.setAttribute("aria-valuenow", String(width));
+    root.style.setProperty("--label-w", `${width}px`);
+  }
+  /** The chosen width, or the default, fitted to the waterfall's current width (not while hidden). */
+  function fitLabelWidth() {
+    const total = labelTotal();
+    if (!total) return;
+    setLabelWidth(chosenLabel === null ? defaultLabelWidth(total) : clampLabelWidth(chosenLabel, total), total);
+  }
+  function chooseLabelWidth(width) {
+    chosenLabel = width;
+    writeStoredWidth(storage, width);
+  }
+  divider.addEventListener("pointerdown", (ev) => {
+    if (ev.button !== 0) return;
+    ev.preventDefault(); // no text selection while dragging
+    divider.focus({ preventScroll: true });
+    divider.setPointerCapture(ev.pointerId);
+    // The width to share is read once: a move then only sets --label-w, with no layout read.
+    resizing = { id: ev.pointerId, x: ev.clientX, width: labelWidth, total: labelTotal(), moved: false };
+    root.classList.add("wf-resizing");
+  });
+  divider.addEventListener("pointermove", (ev) => {
+    if (!resizing || ev.pointerId !== resizing.id) return;
+    const width = clampLabelWidth(resizing.width + ev.clientX - resizing.x, resizing.total);
+    if (width === labelWidth) return;
+    resizing.moved = true;
+    setLabelWidth(width, resizing.total);
+  });
+  function endResize(ev) {
+    if (!resizing || ev.pointerId !== resizing.id) return;
+    const { moved } = resizing;
+    resizing = null;
+    root.classList.remove("wf-resizing");
+    if (divider.hasPointerCapture(ev.pointerId)) divider.releasePointerCapture(ev.pointerId);
+    // A plain click (or the first of a double-click) leaves the default alone.
+    if (moved) chooseLabelWidth(labelWidth);
+  }
+  divider.addEventListener("pointerup", endResize);
+  divider.addEventListener("pointercancel", endResize);
+  divider.addEventListener("lostpointercapture", endResize);
+  divider.addEventListener("dblclick", () => {
+    chooseLabelWidth(null);
+    fitLabelWidth();
+  });
+  divider.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && resizing) {
+      // Escape while dragging puts the divider back where the drag began.
+      const { id, width } = resizing;
+      resizing.moved = false;
+      setLabelWidth(width);
+      endResize({ pointerId: id });
+      ev.preventDefault();
+      return;
+    }
+    const asked = keyedLabelWidth(ev.key, labelWidth);
+    if (asked === null) return;
+    ev.preventDefault();
+    setLabelWidth(clampLabelWidth(asked, labelTotal()));
+    chooseLabelWidth(labelWidth);
+  });
+
   let dragStart = null;
   const timeAt = (clientX) => {
     const rect = minimap.getBoundingClientRect();
@@ -414,6 +510,7 @@ export function createWaterfall(container, tree, options = {}) {
   }
   minimap.addEventListener("dblclick", () => api.zoom(tree.t0, tree.t1));
   const resize = new ResizeObserver(() => {
+    fitLabelWidth();
     drawMinimap();
     invalidate();
   });
@@ -465,6 +562,10 @@ export function createWaterfall(container, tree, options = {}) {
     get view() {
       return view;
     },
+    /** The name column's width in px (the divider's position). */
+    get labelWidth() {
+      return labelWidth;
+    },
     renderNow: render,
     /** Fit the scroller between its top and the window's bottom edge (after the layout above it changed). */
     fitHeight() {
@@ -480,6 +581,7 @@ export function createWaterfall(container, tree, options = {}) {
     },
   };
   fitHeight();
+  fitLabelWidth();
   drawAxis();
   drawMinimap();
   render();
