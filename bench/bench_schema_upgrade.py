@@ -1,9 +1,9 @@
-"""Time of the one-time schema 2 -> 3 upgrade (unpriced LLM calls per trace) on a large store.
+"""Time of the one-time upgrade of a schema 2 store: trace summaries rebuilt from the spans.
 
 Builds a store with bench_store's generator (20-span traces, a fifth of the LLM calls on a model
-without a price), turns it back into what schema 2 wrote (no `unpriced_llm_calls`, 0.0 where no
-call had a price), then times opening it read-write, which runs `migrate_from_2`, and checks the
-upgraded summaries against the spans.
+without a price), turns it back into what schema 2 wrote (no `unpriced_llm_calls` or
+`stopped_at_max_iterations`, 0.0 where no call had a price), then times opening it read-write,
+which runs `rebuild_summaries`, and checks the upgraded summaries against the spans.
 
 Run (about 30 s for a million spans):
 
@@ -46,6 +46,7 @@ def main() -> None:
         with closing(duckdb.connect(str(path))) as con:
             con.execute("UPDATE trace_summary SET cost_usd = coalesce(cost_usd, 0.0)")
             con.execute("ALTER TABLE trace_summary DROP COLUMN unpriced_llm_calls")
+            con.execute("ALTER TABLE trace_summary DROP COLUMN stopped_at_max_iterations")
             con.execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'")
             con.execute("CHECKPOINT")
             traces = con.execute("SELECT count(*) FROM trace_summary").fetchall()[0][0]
@@ -61,7 +62,7 @@ def main() -> None:
             ).fetchall()[0][0]
     assert unpriced == expected, (unpriced, expected)
     print(
-        f"{args.spans:,} spans, {traces:,} traces: upgrade to schema 3 on open {seconds:.2f} s; "
+        f"{args.spans:,} spans, {traces:,} traces: upgrade from schema 2 on open {seconds:.2f} s; "
         f"{unknown:,} traces now read as unknown cost, {unpriced:,} unpriced calls counted"
     )
 

@@ -192,6 +192,8 @@ class TraceSummary(TypedDict):
     tools: list[str]
     unpriced_llm_calls: int
     """LLM calls whose cost is unknown (not in `cost_usd`)."""
+    stopped_at_max_iterations: bool
+    """An agent loop in the trace stopped at its max_iterations without a final answer."""
 
 
 class TracePage(TypedDict):

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeAlias
 
+from looptrace import semconv
+
 TraceId: TypeAlias = str
 """32 lowercase hex characters."""
 SpanId: TypeAlias = str
@@ -249,6 +251,8 @@ class TraceSummary:
     tools: list[str] = field(default_factory=list[str])
     unpriced_llm_calls: int = 0
     """LLM calls whose cost is unknown (not in `cost_usd`, which is then a lower bound)."""
+    stopped_at_max_iterations: bool = False
+    """An agent loop in the trace stopped at its max_iterations without a final answer (the SDK's event)."""
 
     @property
     def duration_ns(self) -> int:
@@ -263,3 +267,8 @@ def known_cost(cost_usd: float, llm_calls: int, unpriced_llm_calls: int) -> floa
     the sum, a lower bound when some calls are unpriced. No calls at all cost 0.0.
     """
     return None if llm_calls and unpriced_llm_calls == llm_calls else cost_usd
+
+
+def stops_at_max_iterations(span: Span) -> bool:
+    """Whether the span is an agent loop that ran out of iterations (it carries the SDK's event)."""
+    return any(event.name == semconv.EVENT_MAX_ITERATIONS_EXCEEDED for event in span.events)

@@ -215,3 +215,24 @@ def test_a_loop_stopped_at_max_iterations_is_said_in_the_header():
     assert lines[3] == "⚠ invoke_agent stubborn stopped after reaching max_iterations without a final answer"
     plain = render_trace_tree(_trace([child]), 100, Style(enabled=False))
     assert not any("max_iterations" in line for line in plain)
+
+
+def test_the_trace_table_marks_a_trace_whose_loop_stopped_at_max_iterations():
+    from looptrace.cli._render import render_trace_table
+    from looptrace.client import TraceSummary as SummaryJson
+    from looptrace.model import TraceSummary
+    from looptrace.server._json import summary_json
+
+    def row(trace_id: str, name: str, stopped: bool) -> SummaryJson:
+        summary = TraceSummary(trace_id, None, name, "svc", NS, NS + 10**9, 3, 0, 1, 10, 2, 0, 0, 0.001)
+        summary.stopped_at_max_iterations = stopped
+        return cast(SummaryJson, summary_json(summary))
+
+    lines = render_trace_table(
+        [row("a" * 32, "invoke_agent stubborn", True), row("b" * 32, "agent_loop", False)],
+        120,
+        Style(False),
+        full_ids=False,
+    )
+    assert "⚠ invoke_agent stubborn" in lines[1]
+    assert "⚠" not in lines[2] and "agent_loop" in lines[2]

@@ -110,8 +110,11 @@ async def test_trace_list_is_newest_first_with_the_contract_fields(loaded: httpx
         "input_tokens",
         "output_tokens",
         "cost_usd",
+        "unpriced_llm_calls",
+        "stopped_at_max_iterations",
     ):
         assert key in first
+    assert first["stopped_at_max_iterations"] is False
     assert first["start_time"] == "2023-11-14T22:13:20.000000Z"
     assert (first["span_count"], first["llm_calls"], first["input_tokens"], first["output_tokens"]) == (3, 1, 1000, 100)
     assert first["duration_ms"] == 10.0

@@ -550,6 +550,19 @@ class TraceStoreContract:
     def test_search_filters(self, filled: TraceStore, query: TraceQuery, expected: list[int]) -> None:
         assert sorted(ids(filled.search_traces(query).traces)) == expected
 
+    def test_a_loop_stopped_at_max_iterations_marks_its_trace_whichever_batch_says_it(self, store: TraceStore) -> None:
+        stubborn = span(1, 1, None, "invoke_agent stubborn", 0, 100)
+        stubborn.events = [SpanEvent("max_iterations_exceeded", T0 + 90 * MS)]
+        store.write([span(1, 2, 1, "agent_iteration_1", 1, 50)], [], 1)
+        first = store.get_summary(tid(1))
+        assert first is not None and not first.stopped_at_max_iterations
+        store.write([stubborn, span(2, 3, None, "answered", 0, 10)], [], 2)
+        flags = {n: s.stopped_at_max_iterations for n in (1, 2) if (s := store.get_summary(tid(n))) is not None}
+        assert flags == {1: True, 2: False}
+        store.write([span(1, 4, 1, "late_child", 60, 70)], [], 3)  # a later batch keeps the flag
+        later = store.get_summary(tid(1))
+        assert later is not None and later.stopped_at_max_iterations
+
     def test_text_search_finds_error_messages_and_event_attributes(self, store: TraceStore) -> None:
         failed = span(1, 1, None, "execute_tool flaky_lookup", 0, 10, status_code="ERROR")
         failed.status_message = "LookupFailedError: order service timed out"

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from looptrace.model import Span
+from looptrace.model import Span, SpanEvent
 from looptrace.storage.api import StorageError, StoreLockedError, TraceQuery
 from looptrace.storage.duckdb import DuckDBTraceStore, _writer
 from looptrace.storage.duckdb._writer import ResourceIds
@@ -166,7 +166,7 @@ def test_a_version_1_store_is_migrated_and_reads_and_writes_as_before(tmp_path: 
         con.execute("ALTER TABLE spans_v1 RENAME TO spans")
         con.execute("UPDATE meta SET value = 1 WHERE key = 'schema_version'")
 
-    with pytest.raises(StorageError, match=r"schema version 1, .* expects 3; opening it read-write once"):
+    with pytest.raises(StorageError, match=r"schema version 1, .* expects 4; opening it read-write once"):
         DuckDBTraceStore(path, read_only=True)
     with closing(DuckDBTraceStore(path)) as store:
         assert {trace: store.get_spans(tid(trace)) for trace in (1, 2)} == expected
@@ -178,37 +178,44 @@ def test_a_version_1_store_is_migrated_and_reads_and_writes_as_before(tmp_path: 
         '{"service.name":"bot","host.name":"b"}',
     ]
     with closing(duckdb.connect(str(path), read_only=True)) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(3,)]
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(4,)]
 
 
-def test_a_version_2_store_learns_which_traces_have_no_known_cost(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_store_learns_unknown_costs_and_loops_stopped_at_max_iterations(tmp_path: Path, version: int) -> None:
     path = tmp_path / "looptrace.duckdb"
     unpriced, mixed, priced, plain = (
         [span(n, n * 10, None, "root", 0, 100), llm(n, n * 10 + 1, n * 10, 10, 20, **extra)]
         for n, extra in ((1, {"cost_usd": None}), (2, {}), (3, {}), (4, {"category": "tool"}))
     )
     mixed.append(llm(2, 22, 20, 30, 40, cost_usd=None))
+    stubborn = span(5, 50, None, "invoke_agent stubborn", 0, 100)
+    stubborn.events = [SpanEvent("max_iterations_exceeded", T0 + 90 * MS, {"looptrace.agent.max_iterations": 3})]
     with closing(DuckDBTraceStore(path)) as store:
-        store.write([*unpriced, *mixed, *priced, *plain], [], 5)
-    # What version 2 wrote: no unpriced count, and 0.0 where no call had a price.
+        store.write([*unpriced, *mixed, *priced, *plain, stubborn], [], 5)
+    # What that version wrote: version 2 had no unpriced count and 0.0 where no call had a price;
+    # neither had the max-iterations flag.
     with closing(duckdb.connect(str(path))) as con:
-        con.execute("UPDATE trace_summary SET cost_usd = coalesce(cost_usd, 0.0)")
-        con.execute("ALTER TABLE trace_summary DROP COLUMN unpriced_llm_calls")
-        con.execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'")
+        if version == 2:
+            con.execute("UPDATE trace_summary SET cost_usd = coalesce(cost_usd, 0.0)")
+            con.execute("ALTER TABLE trace_summary DROP COLUMN unpriced_llm_calls")
+        con.execute("ALTER TABLE trace_summary DROP COLUMN stopped_at_max_iterations")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [version])
 
-    with pytest.raises(StorageError, match=r"schema version 2, .* expects 3; opening it read-write once"):
+    with pytest.raises(StorageError, match=rf"schema version {version}, .* expects 4; opening it read-write once"):
         DuckDBTraceStore(path, read_only=True)
     with closing(DuckDBTraceStore(path)) as store:
-        rows = {n: store.get_summary(tid(n)) for n in (1, 2, 3, 4)}
-        assert {n: (s.cost_usd, s.unpriced_llm_calls) for n, s in rows.items() if s} == {
-            1: (None, 1),
-            2: (0.25, 1),
-            3: (0.25, 0),
-            4: (0.0, 0),
+        rows = {n: store.get_summary(tid(n)) for n in (1, 2, 3, 4, 5)}
+        assert {n: (s.cost_usd, s.unpriced_llm_calls, s.stopped_at_max_iterations) for n, s in rows.items() if s} == {
+            1: (None, 1, False),
+            2: (0.25, 1, False),
+            3: (0.25, 0, False),
+            4: (0.0, 0, False),
+            5: (0.0, 0, True),
         }
         assert store.read_log_position() == 5
         ascending = store.search_traces(TraceQuery(sort="cost", descending=False)).traces
-        assert [t.trace_id for t in ascending] == [tid(4), tid(2), tid(3), tid(1)]  # unknown last
+        assert [t.trace_id for t in ascending] == [tid(4), tid(5), tid(2), tid(3), tid(1)]  # unknown last
         store.write([llm(1, 12, 10, 30, 40)], [], 6)  # the stored NULL folds into the next batch
         again = store.get_summary(tid(1))
         assert again is not None and (again.cost_usd, again.unpriced_llm_calls, again.llm_calls) == (0.25, 1, 2)

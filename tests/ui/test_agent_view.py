@@ -314,3 +314,14 @@ def test_the_chat_gives_a_finish_reason_only_to_the_calls_output(page: Page, tra
     expect(chat.locator(".msg.side-output .finish")).to_have_text(" · finish: stop")
     expect(chat.locator(".finish")).to_have_count(1)  # not on the earlier turn echoed in the input
     expect(chat).not_to_contain_text("tool_use")
+
+
+def test_the_trace_list_marks_the_trace_whose_loop_stopped_at_max_iterations(page: Page, traces: AgentTraces) -> None:
+    page.goto(f"{traces.url}/#/traces")
+    rows = page.locator("table.traces tbody tr")
+    expect(rows).to_have_count(4)
+    stubborn = rows.filter(has=page.locator(".trace-link", has_text="invoke_agent stubborn_agent"))
+    expect(stubborn.locator(".stopped-badge")).to_have_text("⚠")
+    assert "max_iterations" in (stubborn.locator(".stopped-badge").get_attribute("title") or "")
+    # Only the SDK's own mark counts here: the others (one a hand-written loop with an attribute) carry none.
+    expect(page.locator("table.traces .stopped-badge")).to_have_count(1)

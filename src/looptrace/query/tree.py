@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import attrgetter
 
-from looptrace.model import Span, SpanId, TraceSummary
+from looptrace.model import Span, SpanId, TraceSummary, stops_at_max_iterations
 from looptrace.query.views import Rollup, TraceTotals
 
 __all__ = ["TraceTree", "build_tree", "compute_rollups", "compute_totals", "merge_rollups", "summarize_trace"]
@@ -384,4 +384,5 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
         models=sorted(models),
         tools=sorted(tools),
         unpriced_llm_calls=totals.unpriced_llm_calls,
+        stopped_at_max_iterations=any(map(stops_at_max_iterations, tree.spans)),
     )

@@ -65,6 +65,7 @@ def summary_json(s: TraceSummary) -> JSONDict:
         "models": s.models,
         "tools": s.tools,
         "unpriced_llm_calls": s.unpriced_llm_calls,
+        "stopped_at_max_iterations": s.stopped_at_max_iterations,
     }
 
 

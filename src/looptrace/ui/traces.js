@@ -25,10 +25,20 @@ function costCell(t) {
   return h("span", { class: "cost-unpriced", title: formatCostUnpriced(t.cost_usd, t.unpriced_llm_calls) }, text);
 }
 
+const STOPPED = "an agent loop stopped after reaching max_iterations without a final answer";
+
 const COLUMNS = [
   { label: "Start", sort: "start", cls: "nowrap", cell: (t) => formatTime(t.start_time) },
   // One line per trace: long names, services and model lists end in an ellipsis and show whole in the tooltip.
-  { label: "Trace", cls: "clip clip-name", title: (t) => t.root_name, cell: (t) => h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)") },
+  {
+    label: "Trace",
+    cls: "clip clip-name",
+    title: (t) => (t.stopped_at_max_iterations ? `${t.root_name} — ${STOPPED}` : t.root_name),
+    cell: (t) => [
+      t.stopped_at_max_iterations ? h("span", { class: "stopped-badge", title: STOPPED }, "⚠ ") : null,
+      h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}`, class: "trace-link" }, t.root_name || "(no root)"),
+    ],
+  },
   { label: "Service", cls: "clip clip-service", title: (t) => t.service_name, cell: (t) => t.service_name || "" },
   { label: "Duration", sort: "duration", num: true, cell: (t) => formatDuration(t.duration_ms) },
   { label: "Spans", sort: "spans", num: true, cell: (t) => formatCount(t.span_count) },

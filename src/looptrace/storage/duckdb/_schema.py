@@ -26,9 +26,10 @@ from looptrace.storage.api import StorageError
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: resource attributes as text on every span. 2: a resources table (`migrate_from_1` upgrades a 1).
-3: `trace_summary.unpriced_llm_calls`, and `cost_usd` NULL when no call has a known cost (`migrate_from_2`)."""
+3: `trace_summary.unpriced_llm_calls`, and `cost_usd` NULL when no call has a known cost.
+4: `trace_summary.stopped_at_max_iterations`. `rebuild_summaries` upgrades a 2 or 3 to 4."""
 LOG_POSITION_KEY = "log_position"
 SCHEMA_VERSION_KEY = "schema_version"
 
@@ -103,7 +104,8 @@ CREATE TABLE IF NOT EXISTS trace_summary (
     user_id VARCHAR,
     models VARCHAR[] NOT NULL,
     tools VARCHAR[] NOT NULL,
-    unpriced_llm_calls BIGINT NOT NULL
+    unpriced_llm_calls BIGINT NOT NULL,
+    stopped_at_max_iterations BOOLEAN NOT NULL
 )
 """
 
@@ -144,7 +146,7 @@ _DDL = (
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table of a new file, or check the schema version of an existing one (upgrading a 1 or 2).
+    """Create every table of a new file, or check the schema version of an existing one (upgrading an older one).
 
     Raises:
         StorageError: the file was written by another schema version.
@@ -155,8 +157,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         found = None  # a new file
     if found == 1:
         migrate_from_1(con)
-    if found in (1, 2):
-        migrate_from_2(con)
+    if found in (1, 2, 3):
+        rebuild_summaries(con, found)
     with transaction(con):
         for statement in _DDL:
             con.execute(statement)
@@ -202,7 +204,7 @@ def migrate_from_1(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("UPDATE meta SET value = 2 WHERE key = ?", [SCHEMA_VERSION_KEY])
 
 
-# The summary columns a version 2 file has, in its order (`unpriced_llm_calls` came with 3).
+# The summary columns every version since 2 has, in its order (later versions added columns after them).
 _SUMMARY_V2_COLUMNS = (
     "trace_id, root_span_id, root_start_ns, root_name, service_name, start_ns, end_ns, max_start_ns, "
     "duration_ns, span_count, error_count, has_error, llm_calls, input_tokens, output_tokens, "
@@ -210,31 +212,36 @@ _SUMMARY_V2_COLUMNS = (
 )
 
 
-def migrate_from_2(con: duckdb.DuckDBPyConnection) -> None:
-    """Count each trace's unpriced LLM calls from its spans, and make an unknown cost NULL, in one transaction.
+def rebuild_summaries(con: duckdb.DuckDBPyConnection, found: int) -> None:
+    """Bring a version 2 or 3 summary table to this version, in one transaction.
 
-    A version 2 summary stored 0.0 for a trace whose LLM calls all lacked a price; the count
-    tells that apart from a trace that cost nothing. One GROUP BY over the spans: 0.18 s for
-    a million spans here (bench/bench_schema_upgrade.py).
+    The columns added since 2 are derived from the spans: each trace's unpriced LLM calls (with
+    `cost_usd` NULL when no call has a price: a version 2 summary stored 0.0 for them) and
+    whether an agent loop in it stopped at max_iterations (the SDK's event). One GROUP BY over
+    the spans: 0.18 s for a million spans here (bench/bench_schema_upgrade.py).
     """
-    _log.info("upgrading the store from schema version 2 to 3 (unpriced LLM calls per trace); this runs once")
+    _log.info(
+        "upgrading the store from schema version %d to %d (trace summaries); this runs once", found, SCHEMA_VERSION
+    )
     with transaction(con):
-        con.execute(_SUMMARY_DDL.replace("TABLE IF NOT EXISTS trace_summary (", "TABLE trace_summary_v3 ("))
+        con.execute(_SUMMARY_DDL.replace("TABLE IF NOT EXISTS trace_summary (", "TABLE trace_summary_new ("))
         con.execute(
             f"""
-            INSERT INTO trace_summary_v3
+            INSERT INTO trace_summary_new
             SELECT {_SUMMARY_V2_COLUMNS},
                 CASE WHEN s.llm_calls > 0 AND coalesce(u.unpriced, 0) = s.llm_calls THEN NULL ELSE s.cost_usd END,
-                session_id, user_id, models, tools, coalesce(u.unpriced, 0)
+                session_id, user_id, models, tools, coalesce(u.unpriced, 0), coalesce(u.stopped, false)
             FROM trace_summary s LEFT JOIN (
-                SELECT trace_id AS unpriced_trace_id, count(*) AS unpriced FROM spans
-                WHERE category = 'llm' AND NOT is_duplicate_llm AND cost_usd IS NULL GROUP BY trace_id
-            ) u ON u.unpriced_trace_id = s.trace_id
+                SELECT trace_id AS derived_trace_id,
+                    count(*) FILTER (WHERE category = 'llm' AND NOT is_duplicate_llm AND cost_usd IS NULL) AS unpriced,
+                    bool_or(events LIKE '%"name":"max_iterations_exceeded"%') AS stopped
+                FROM spans GROUP BY trace_id
+            ) u ON u.derived_trace_id = s.trace_id
             """
         )
         con.execute("DROP TABLE trace_summary")
-        con.execute("ALTER TABLE trace_summary_v3 RENAME TO trace_summary")
-        con.execute("UPDATE meta SET value = 3 WHERE key = ?", [SCHEMA_VERSION_KEY])
+        con.execute("ALTER TABLE trace_summary_new RENAME TO trace_summary")
+        con.execute("UPDATE meta SET value = ? WHERE key = ?", [SCHEMA_VERSION, SCHEMA_VERSION_KEY])
 
 
 @contextlib.contextmanager
@@ -279,7 +286,7 @@ def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.CatalogException as exc:
         raise StorageError("not a looptrace store: the meta table is missing") from exc
     if found != SCHEMA_VERSION:
-        hint = "; opening it read-write once (looptrace serve) upgrades it" if found in (1, 2) else ""
+        hint = "; opening it read-write once (looptrace serve) upgrades it" if found in (1, 2, 3) else ""
         raise StorageError(f"store has schema version {found}, this looptrace expects {SCHEMA_VERSION}{hint}")
 
 

@@ -12,7 +12,8 @@ The rules (the same whichever order spans arrive in, across any number of batche
 - start is the earliest start, end the latest end; `max_start_ns` (the latest start) bounds
   where the trace's spans sit in time, for lookups;
 - `models` holds the request and response models of LLM spans, `tools` every tool name,
-  both sorted and distinct; `session_id`/`user_id` are the first ones seen.
+  both sorted and distinct; `session_id`/`user_id` are the first ones seen;
+- `stopped_at_max_iterations` once any span carries the SDK's `max_iterations_exceeded` event.
 
 Aggregating here rather than in SQL is deliberate: a GROUP BY with twenty filtered aggregates
 over a 2,000-row batch costs DuckDB ~15 ms, the loop below ~5 ms.
@@ -26,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from looptrace.model import Span, known_cost
+from looptrace.model import Span, known_cost, stops_at_max_iterations
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -53,6 +54,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "models",
     "tools",
     "unpriced_llm_calls",
+    "stopped_at_max_iterations",
 )
 _STRINGS = frozenset({"trace_id", "root_span_id", "root_name", "service_name", "session_id", "user_id"})
 SUMMARY_SCHEMA = pa.schema(
@@ -64,7 +66,7 @@ SUMMARY_SCHEMA = pa.schema(
             else pa.list_(pa.string())
             if name in ("models", "tools")
             else pa.bool_()
-            if name == "has_error"
+            if name in ("has_error", "stopped_at_max_iterations")
             else pa.float64()
             if name == "cost_usd"
             else pa.int64(),
@@ -99,6 +101,7 @@ class TraceRollup:
     models: set[str] = field(default_factory=set[str])
     tools: set[str] = field(default_factory=set[str])
     unpriced_llm_calls: int = 0
+    stopped_at_max_iterations: bool = False
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> TraceRollup:
@@ -138,6 +141,7 @@ class TraceRollup:
         cache_write_tokens = self.cache_write_tokens
         cost_usd = self.cost_usd
         unpriced_llm_calls = self.unpriced_llm_calls
+        stopped = self.stopped_at_max_iterations
         session_id = self.session_id
         user_id = self.user_id
         models = self.models
@@ -182,6 +186,8 @@ class TraceRollup:
                         cost_usd += span.cost_usd
             if span.tool_name:
                 tools.add(span.tool_name)
+            if span.events and not stopped:
+                stopped = stops_at_max_iterations(span)
             if session_id is None:
                 session_id = span.session_id
             if user_id is None:
@@ -202,6 +208,7 @@ class TraceRollup:
         self.cache_write_tokens = cache_write_tokens
         self.cost_usd = cost_usd
         self.unpriced_llm_calls = unpriced_llm_calls
+        self.stopped_at_max_iterations = stopped
         self.session_id = session_id
         self.user_id = user_id
 
@@ -240,6 +247,7 @@ class TraceRollup:
         self.cache_write_tokens += later.cache_write_tokens
         self.cost_usd += later.cost_usd
         self.unpriced_llm_calls += later.unpriced_llm_calls
+        self.stopped_at_max_iterations = self.stopped_at_max_iterations or later.stopped_at_max_iterations
         if self.session_id is None:
             self.session_id = later.session_id
         if self.user_id is None:
@@ -275,6 +283,7 @@ class TraceRollup:
             sorted(self.models),
             sorted(self.tools),
             self.unpriced_llm_calls,
+            self.stopped_at_max_iterations,
         )
 
 
