@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from support.otlp_builders import attributes as attributes_json
+from support.servers import ServerProcess, free_port
 
 HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
@@ -102,9 +105,33 @@ def post_traces(base_url: str, *traces: OtlpTrace, batch_spans: int = 2000) -> i
     return sum(len(t.spans) for t in traces)
 
 
-def _llm_attrs(
-    model: str, system: str, inp: int, out: int, finish: str, messages_in: Any, messages_out: Any
+@contextmanager
+def serving(tmp_path_factory: pytest.TempPathFactory, name: str, *traces: OtlpTrace) -> Generator[str]:
+    """A real `looptrace serve` on free ports with every span of `traces` stored; yields its URL."""
+    server = ServerProcess(data_dir=tmp_path_factory.mktemp(name) / "data", port=free_port(), grpc_port=free_port())
+    server.start()
+    try:
+        server.wait_for_spans(post_traces(server.url, *traces))
+        yield server.url
+    finally:
+        server.stop()
+
+
+_ASKED = [{"role": "user", "parts": [{"type": "text", "content": "Where is my order?"}]}]
+_ANSWERED = [{"role": "assistant", "parts": [{"type": "text", "content": "Let me look."}], "finish_reason": "tool_use"}]
+
+
+def llm_attributes(
+    model: str,
+    inp: int,
+    out: int,
+    *,
+    system: str = "anthropic",
+    finish: str = "tool_use",
+    messages_in: Any = _ASKED,
+    messages_out: Any = _ANSWERED,
 ) -> dict[str, Any]:
+    """The GenAI attributes of one chat call: model, tokens, finish reason and messages."""
     return {
         "gen_ai.operation.name": "chat",
         "gen_ai.system": system,
@@ -152,7 +179,9 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=120,
                 kind=3,
-                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 100 * i, 20, "tool_use", history, out),
+                attributes=llm_attributes(
+                    "claude-3-5-haiku-20241022", 100 * i, 20, messages_in=history, messages_out=out
+                ),
             )
             t.span(
                 f"tool_call_{name}",
@@ -181,7 +210,9 @@ def agent_loop_trace(session: str = "sess-42") -> OtlpTrace:
                 start_ms=base + 2,
                 duration_ms=200,
                 kind=3,
-                attributes=_llm_attrs("claude-3-5-haiku-20241022", "anthropic", 400, 12, "end_turn", history, out),
+                attributes=llm_attributes(
+                    "claude-3-5-haiku-20241022", 400, 12, finish="end_turn", messages_in=history, messages_out=out
+                ),
             )
     return t
 
@@ -204,14 +235,16 @@ def parallel_research_trace() -> OtlpTrace:
         start_ms=910,
         duration_ms=500,
         kind=3,
-        attributes=_llm_attrs(
+        attributes=llm_attributes(
             "gpt-4o",
-            "openai",
             2000,
             300,
-            "stop",
-            [{"role": "user", "parts": [{"type": "text", "content": "summarize"}]}],
-            [{"role": "assistant", "parts": [{"type": "text", "content": "summary"}], "finish_reason": "stop"}],
+            system="openai",
+            finish="stop",
+            messages_in=[{"role": "user", "parts": [{"type": "text", "content": "summarize"}]}],
+            messages_out=[
+                {"role": "assistant", "parts": [{"type": "text", "content": "summary"}], "finish_reason": "stop"}
+            ],
         ),
     )
     return t
@@ -252,14 +285,14 @@ def hostile_trace() -> OtlpTrace:
         start_ms=22,
         duration_ms=20,
         kind=3,
-        attributes=_llm_attrs(
+        attributes=llm_attributes(
             "gpt-4o-mini",
-            "openai",
             10,
             5,
-            "stop",
-            hostile_messages,
-            [{"role": HOSTILE_IMG, "parts": [{"type": "text", "content": HOSTILE_IMG}]}],
+            system="openai",
+            finish="stop",
+            messages_in=hostile_messages,
+            messages_out=[{"role": HOSTILE_IMG, "parts": [{"type": "text", "content": HOSTILE_IMG}]}],
         ),
     )
     return t

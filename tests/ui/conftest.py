@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
-from support.servers import ServerProcess, free_port
 from support.ui_traces import (
     UiTraces,
     agent_loop_trace,
     error_trace,
     hostile_trace,
     parallel_research_trace,
-    post_traces,
+    serving,
 )
 
 CHROMIUM_FLAGS = [
@@ -57,15 +56,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiTraces]:
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp("ui") / "data", port=free_port(), grpc_port=free_port())
-    server.start()
-    try:
-        traces = UiTraces(server.url, agent_loop_trace(), parallel_research_trace(), error_trace(), hostile_trace())
-        sent = post_traces(server.url, traces.agent, traces.research, traces.error, traces.hostile)
-        server.wait_for_spans(sent)
-        yield traces
-    finally:
-        server.stop()
+    agent, research, error, hostile = agent_loop_trace(), parallel_research_trace(), error_trace(), hostile_trace()
+    with serving(tmp_path_factory, "ui", agent, research, error, hostile) as url:
+        yield UiTraces(url, agent, research, error, hostile)
 
 
 def _checked_page(browser: Browser, request: pytest.FixtureRequest, width: int) -> Iterator[Page]:

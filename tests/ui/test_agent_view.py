@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from support.servers import ServerProcess, free_port
-from support.ui_traces import OtlpTrace, post_traces
+from support.ui_traces import OtlpTrace, serving
 
 HAIKU = "claude-3-5-haiku-20241022"
 LOOKUP_ERROR = "LookupFailedError: order service timed out"
@@ -172,22 +171,9 @@ class AgentTraces:
 
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentTraces]:
-    server = ServerProcess(
-        data_dir=tmp_path_factory.mktemp("agentview") / "data", port=free_port(), grpc_port=free_port()
-    )
-    server.start()
-    try:
-        sent = AgentTraces(
-            server.url,
-            failing_tool_trace(),
-            demo_agent_loop_trace(),
-            stubborn_trace(marked=True),
-            stubborn_trace(marked=False),
-        )
-        server.wait_for_spans(post_traces(server.url, sent.failing, sent.demo_loop, sent.stubborn, sent.hand_written))
-        yield sent
-    finally:
-        server.stop()
+    traces = (failing_tool_trace(), demo_agent_loop_trace(), stubborn_trace(marked=True), stubborn_trace(marked=False))
+    with serving(tmp_path_factory, "agentview", *traces) as url:
+        yield AgentTraces(url, *traces)
 
 
 def _open(page: Page, url: str, trace: OtlpTrace, tab: str = "waterfall") -> None:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page, expect
 
-from support.servers import ServerProcess, free_port
-from support.ui_traces import OtlpTrace, post_traces
+from support.ui_traces import OtlpTrace, serving
 
 LONG_LOOP_ITERATIONS = 2000
 
@@ -105,14 +104,9 @@ def long_loop_trace(iterations: int) -> OtlpTrace:
 
 @pytest.fixture(scope="module")
 def loops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopTraces]:
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp("loops") / "data", port=free_port(), grpc_port=free_port())
-    server.start()
-    try:
-        traces = LoopTraces(server.url, looper_trace(), long_loop_trace(LONG_LOOP_ITERATIONS))
-        server.wait_for_spans(post_traces(server.url, traces.looper, traces.long_loop))
-        yield traces
-    finally:
-        server.stop()
+    looper, long_loop = looper_trace(), long_loop_trace(LONG_LOOP_ITERATIONS)
+    with serving(tmp_path_factory, "loops", looper, long_loop) as url:
+        yield LoopTraces(url, looper, long_loop)
 
 
 def _visible(page: Page):

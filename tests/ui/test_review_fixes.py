@@ -10,8 +10,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
-from support.servers import ServerProcess, free_port
-from support.ui_traces import HOSTILE_IMG, OtlpTrace, post_traces
+from support.ui_traces import HOSTILE_IMG, OtlpTrace, serving
 
 ERROR_MESSAGE = "LookupFailed: order 42 is not in the CRM"
 FLOAT_MESSAGE = "Input should be a valid number, unable to parse string as a number"
@@ -56,14 +55,9 @@ def failing_trace() -> OtlpTrace:
 
 @pytest.fixture(scope="module")
 def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewServer]:
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp("review") / "data", port=free_port(), grpc_port=free_port())
-    server.start()
-    try:
-        failing = failing_trace()
-        server.wait_for_spans(post_traces(server.url, failing))
-        yield ReviewServer(server.url, failing)
-    finally:
-        server.stop()
+    failing = failing_trace()
+    with serving(tmp_path_factory, "review", failing) as url:
+        yield ReviewServer(url, failing)
 
 
 def test_a_refused_number_filter_is_named_with_its_value_kept_in_the_field(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from support.servers import ServerProcess, free_port
-from support.ui_traces import HOSTILE_IMG, HOSTILE_SCRIPT, OtlpTrace, post_traces
+from support.ui_traces import HOSTILE_IMG, HOSTILE_SCRIPT, OtlpTrace, llm_attributes, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
@@ -27,22 +26,7 @@ PRIVATE_ROOT = "private_answer_for_the_customer_who_asked_about_every_refund_of_
 
 
 def _llm(model: str, inp: int, out: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.system": "anthropic",
-        "gen_ai.request.model": model,
-        "gen_ai.response.model": model,
-        "gen_ai.usage.input_tokens": inp,
-        "gen_ai.usage.output_tokens": out,
-        "gen_ai.response.finish_reasons": ["tool_use"],
-        "gen_ai.input.messages": json.dumps(
-            [{"role": "user", "parts": [{"type": "text", "content": "Where is my order?"}]}]
-        ),
-        "gen_ai.output.messages": json.dumps(
-            [{"role": "assistant", "parts": [{"type": "text", "content": "Let me look."}], "finish_reason": "tool_use"}]
-        ),
-        **extra,
-    }
+    return llm_attributes(model, inp, out) | extra
 
 
 def layout_trace() -> OtlpTrace:
@@ -99,14 +83,9 @@ def unpriced_trace() -> OtlpTrace:
 
 @pytest.fixture(scope="module")
 def layout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp("layout") / "data", port=free_port(), grpc_port=free_port())
-    server.start()
-    try:
-        trace = layout_trace()
-        server.wait_for_spans(post_traces(server.url, trace, unpriced_trace()))
-        yield server.url, trace.trace_id
-    finally:
-        server.stop()
+    trace = layout_trace()
+    with serving(tmp_path_factory, "layout", trace, unpriced_trace()) as url:
+        yield url, trace.trace_id
 
 
 def _open(page: Page, layout_url: tuple[str, str]) -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from support.servers import ServerProcess, free_port
-from support.ui_traces import OtlpTrace, post_traces
+from support.ui_traces import OtlpTrace, llm_attributes, serving
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 STORAGE_KEY = "looptrace.waterfall.labelWidth"
@@ -20,18 +17,6 @@ HAIKU = "claude-3-5-haiku-20241022"
 OPUS = "claude-3-opus-20240229"
 MIN_LABEL, MIN_TIMELINE, TRACK_MARGIN, KEY_STEP = 200, 160, 60, 16
 WHOLE = 520  # a name column wide enough for the haiku row's name, badge and duration
-
-
-def _llm(model: str, inp: int, out: int) -> dict[str, Any]:
-    return {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.system": "anthropic",
-        "gen_ai.request.model": model,
-        "gen_ai.response.model": model,
-        "gen_ai.usage.input_tokens": inp,
-        "gen_ai.usage.output_tokens": out,
-        "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": "Hi"}]}]),
-    }
 
 
 def multi_model_trace() -> OtlpTrace:
@@ -42,21 +27,16 @@ def multi_model_trace() -> OtlpTrace:
         [("step_1_classify", HAIKU, 21, 2), ("step_2_generate", OPUS, 24, 26), ("step_3_safety_check", HAIKU, 40, 1)]
     ):
         parent = t.span(step, root, start_ms=k * 44, duration_ms=43.8)
-        llm = _llm(model, inp, out)
+        llm = llm_attributes(model, inp, out)
         t.span(f"chat {model}", parent, start_ms=k * 44 + 0.1, duration_ms=43.6, kind=3, attributes=llm)
     return t
 
 
 @pytest.fixture(scope="module")
 def resize_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    server = ServerProcess(data_dir=tmp_path_factory.mktemp("resize") / "data", port=free_port(), grpc_port=free_port())
-    server.start()
-    try:
-        trace = multi_model_trace()
-        server.wait_for_spans(post_traces(server.url, trace))
-        yield server.url, trace.trace_id
-    finally:
-        server.stop()
+    trace = multi_model_trace()
+    with serving(tmp_path_factory, "resize", trace) as url:
+        yield url, trace.trace_id
 
 
 def _open(page: Page, resize_url: tuple[str, str]) -> None:
