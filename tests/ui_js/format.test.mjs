@@ -5,9 +5,12 @@ import { formatCost, formatCostUnpriced, formatCountOf, formatDuration, formatLl
 test("durations pick a unit by size", () => {
   assert.equal(formatDuration(0.25), "250µs");
   assert.equal(formatDuration(3.456), "3.46ms");
-  assert.equal(formatDuration(123.4), "123.4ms");
+  assert.equal(formatDuration(123.4), "123ms");
+  assert.equal(formatDuration(45.04), "45.0ms");
+  assert.equal(formatDuration(0.9996), "1.00ms"); // not "1000µs"
+  assert.equal(formatDuration(12_345), "12.3s");
   assert.equal(formatDuration(4210), "4.21s");
-  assert.equal(formatDuration(185_000), "3m 05s");
+  assert.equal(formatDuration(185_000), "3m05s");
   assert.equal(formatDuration(null), "–");
 });
 

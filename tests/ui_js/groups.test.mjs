@@ -60,7 +60,7 @@ test("numbered iterations form one group with the run's totals", () => {
   assert.ok(Math.abs(g.costUsd - 0.04) < 1e-12);
   assert.equal(g.errorCount, 1);
   assert.equal(g.errorMembers, 0);
-  assert.match(formatGroupSummary(g), /Σ 100\.0ms · min\/med\/max 10\.0ms\/25\.0ms\/40\.0ms · 4 LLM · 440 tok · \$0\.0400 · 1 err/);
+  assert.match(formatGroupSummary(g), /Σ 100ms · min\/med\/max 10\.0ms\/25\.0ms\/40\.0ms · 4 LLM · 440 tok · \$0\.0400 · 1 err/);
 });
 
 test("identical consecutive siblings group; a different sibling breaks the run; short runs do not group", () => {

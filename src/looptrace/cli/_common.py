@@ -275,9 +275,14 @@ class Style:
 
 
 def fmt_duration_ms(ms: float) -> str:
-    """A duration a person reads at a glance: 0.42ms, 81.2ms, 812ms, 1.52s, 2m03s, 1h02m."""
+    """A duration a person reads at a glance: 420µs, 4.20ms, 81.2ms, 812ms, 1.52s, 2m03s, 1h02m.
+
+    Three significant digits, as the web UI's formatDuration (ui/format.js) prints them.
+    """
     if ms < 0 or math.isnan(ms):
         return "-"
+    if ms < 0.9995:
+        return f"{round(ms * 1000)}µs"
     if ms < 10:
         return f"{ms:.2f}ms"
     if ms < 100:

@@ -2,16 +2,20 @@
 
 /** Milliseconds as a short human duration: 850µs, 12.3ms, 4.21s, 3m 05s. */
 export function formatDuration(ms) {
+  // Three significant digits, as `looptrace show` prints them (cli/_common.py fmt_duration_ms).
   if (ms == null || !Number.isFinite(ms)) return "–";
   if (ms < 0) return "-" + formatDuration(-ms);
-  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  if (ms < 0.9995) return `${Math.round(ms * 1000)}µs`;
   if (ms < 10) return `${ms.toFixed(2)}ms`;
-  if (ms < 1000) return `${ms.toFixed(1)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
-  const min = Math.floor(ms / 60_000);
-  const sec = Math.floor((ms % 60_000) / 1000);
-  if (min < 60) return `${min}m ${String(sec).padStart(2, "0")}s`;
-  return `${Math.floor(min / 60)}h ${String(min % 60).padStart(2, "0")}m`;
+  if (ms < 100) return `${ms.toFixed(1)}ms`;
+  if (ms < 1000) return `${ms.toFixed(0)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const total = Math.round(ms / 1000);
+  const min = Math.floor(total / 60);
+  const sec = total % 60;
+  if (min < 60) return `${min}m${String(sec).padStart(2, "0")}s`;
+  return `${Math.floor(min / 60)}h${String(min % 60).padStart(2, "0")}m`;
 }
 
 const COST_DECIMALS_MAX = 8;
