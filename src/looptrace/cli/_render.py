@@ -27,8 +27,11 @@ _START_W = 19
 _SHORT_START_W = 8
 _MIN_ROOT_W = 16
 _SHORT_ID = 8
-_STOPPED_MARK = "⚠ "
-"""Before the root name of a trace whose agent loop stopped at max_iterations without a final answer."""
+
+
+def _root_label(s: TraceSummary) -> str:
+    """The root name, after "⚠ " when an agent loop in the trace stopped at max_iterations without an answer."""
+    return ("⚠ " if s["stopped_at_max_iterations"] else "") + s["root_name"]
 
 
 class TraceTable:
@@ -74,7 +77,7 @@ class TraceTable:
             fmt_cost(s["cost_usd"]) if s["llm_calls"] else "-",
             str(errors),
         )
-        root = _STOPPED_MARK * s["stopped_at_max_iterations"] + s["root_name"]
+        root = _root_label(s)
         cells = [
             style.dim(fmt_local_time(s["start_unix_nano"], with_date=self._start_w == _START_W)),
             s["trace_id"][: self._id_w],
@@ -89,7 +92,7 @@ class TraceTable:
 
 def render_trace_table(summaries: Sequence[TraceSummary], width: int, style: Style, *, full_ids: bool) -> list[str]:
     """The `looptrace traces` table: a header and one row per trace."""
-    root_w = max((len(_STOPPED_MARK * s["stopped_at_max_iterations"] + s["root_name"]) for s in summaries), default=4)
+    root_w = max((len(_root_label(s)) for s in summaries), default=4)
     table = TraceTable(width, style, full_ids=full_ids, root_width=max(4, root_w))
     return [table.header(), *(table.row(s) for s in summaries)]
 

@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from looptrace.cli import _common
+from looptrace.model import known_cost
 
 if TYPE_CHECKING:
     from looptrace.client import ErrorRateRow, LatencyRow, LooptraceClient, ModelUsageRow, StatsSummary
@@ -83,8 +84,7 @@ def _sum_models(rows: list[ModelUsageRow]) -> list[dict[str, Any]]:
         if row["cost_usd"] is not None:
             into["cost_usd"] += row["cost_usd"]
     for m in merged.values():
-        if m["unpriced_calls"] == m["llm_calls"]:
-            m["cost_usd"] = None  # no call of the model has a price: unknown, not $0
+        m["cost_usd"] = known_cost(m["cost_usd"], m["llm_calls"], m["unpriced_calls"])
     # Most expensive first, the models without any price last.
     return sorted(
         merged.values(), key=lambda m: (m["cost_usd"] is None, -(m["cost_usd"] or 0.0), -m["llm_calls"], m["model"])

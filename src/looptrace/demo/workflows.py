@@ -257,11 +257,14 @@ def multi_model(clients: DemoClients, user_input: str = "I have a billing issue 
         return generated_response
 
 
+def _input_tokens(usage: Any) -> int:
+    """Every input token of a call: Anthropic's `input_tokens` leaves out the cached ones, so they are added back."""
+    return int(usage.input_tokens + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0))
+
+
 def _tokens(response: Any) -> int:
-    """Every token of a call: Anthropic's `input_tokens` leaves out the cached ones, so they are added back."""
-    usage = response.usage
-    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
-    return int(usage.input_tokens + cached + usage.output_tokens)
+    """Every token of a call, cached input included."""
+    return _input_tokens(response.usage) + int(response.usage.output_tokens)
 
 
 def _cost(response: Any) -> float:
@@ -269,11 +272,10 @@ def _cost(response: Any) -> float:
     from looptrace.pricing import compute_cost
 
     usage = response.usage
-    cached = (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
     price = compute_cost(
         "anthropic",
         response.model,
-        input_tokens=usage.input_tokens + cached,
+        input_tokens=_input_tokens(usage),
         output_tokens=usage.output_tokens,
         cache_read_tokens=usage.cache_read_input_tokens,
         cache_write_tokens=usage.cache_creation_input_tokens,

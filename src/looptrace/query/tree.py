@@ -351,6 +351,7 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
     user_id: str | None = None
     models: set[str] = set()
     tools: set[str] = set()
+    stopped = False
     for span in tree.spans:
         if session_id is None:
             session_id = span.session_id
@@ -364,6 +365,8 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
                 models.add(span.response_model)
         if span.tool_name:
             tools.add(span.tool_name)
+        if span.events and not stopped:
+            stopped = stops_at_max_iterations(span)
     return TraceSummary(
         trace_id=root.trace_id,
         root_span_id=None if tree.is_orphan[root_position] else root.span_id,
@@ -384,5 +387,5 @@ def summarize_trace(tree: TraceTree, totals: TraceTotals) -> TraceSummary | None
         models=sorted(models),
         tools=sorted(tools),
         unpriced_llm_calls=totals.unpriced_llm_calls,
-        stopped_at_max_iterations=any(map(stops_at_max_iterations, tree.spans)),
+        stopped_at_max_iterations=stopped,
     )

@@ -25,7 +25,7 @@ from looptrace.storage.duckdb._arrow import (
     dump_json,
     rows_to_logs,
 )
-from looptrace.storage.duckdb._schema import first_row
+from looptrace.storage.duckdb._schema import LLM_CALL_SQL, first_row
 
 _SORT_COLUMNS: dict[str, str] = {
     "start": "start_ns",
@@ -42,7 +42,6 @@ _UNKNOWN_COST_LAST = {True: "coalesce(cost_usd, -1.0)", False: "coalesce(cost_us
 _SUMMARY_FIELDS = tuple(f.name for f in fields(TraceSummary))
 _SUMMARY_COLUMNS = ", ".join(_SUMMARY_FIELDS)
 _MODELS, _TOOLS = _SUMMARY_FIELDS.index("models"), _SUMMARY_FIELDS.index("tools")
-_LLM_CALL = "category = 'llm' AND NOT is_duplicate_llm"
 
 
 def _summary(row: tuple[Any, ...]) -> TraceSummary:
@@ -373,15 +372,15 @@ def totals(cur: duckdb.DuckDBPyConnection, start_ns: int | None, end_ns: int | N
     row = first_row(
         cur.execute(
             f"""
-        SELECT count(*), (SELECT count(*) FROM trace_summary WHERE {where}), count(*) FILTER (WHERE {_LLM_CALL}),
-            coalesce(sum(input_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
-            coalesce(sum(output_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
-            coalesce(sum(cache_read_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
-            coalesce(sum(cache_write_tokens) FILTER (WHERE {_LLM_CALL}), 0)::BIGINT,
-            CASE WHEN count(*) FILTER (WHERE {_LLM_CALL}) = 0 THEN 0.0
-                ELSE sum(cost_usd) FILTER (WHERE {_LLM_CALL}) END,
+        SELECT count(*), (SELECT count(*) FROM trace_summary WHERE {where}), count(*) FILTER (WHERE {LLM_CALL_SQL}),
+            coalesce(sum(input_tokens) FILTER (WHERE {LLM_CALL_SQL}), 0)::BIGINT,
+            coalesce(sum(output_tokens) FILTER (WHERE {LLM_CALL_SQL}), 0)::BIGINT,
+            coalesce(sum(cache_read_tokens) FILTER (WHERE {LLM_CALL_SQL}), 0)::BIGINT,
+            coalesce(sum(cache_write_tokens) FILTER (WHERE {LLM_CALL_SQL}), 0)::BIGINT,
+            CASE WHEN count(*) FILTER (WHERE {LLM_CALL_SQL}) = 0 THEN 0.0
+                ELSE sum(cost_usd) FILTER (WHERE {LLM_CALL_SQL}) END,
             count(*) FILTER (WHERE status_code = 'ERROR'),
-            count(*) FILTER (WHERE {_LLM_CALL} AND cost_usd IS NULL)
+            count(*) FILTER (WHERE {LLM_CALL_SQL} AND cost_usd IS NULL)
         FROM spans WHERE {where}
         """,
             params,
@@ -404,7 +403,7 @@ def usage_by_model(
             coalesce(sum(input_tokens), 0)::BIGINT, coalesce(sum(output_tokens), 0)::BIGINT,
             coalesce(sum(cache_read_tokens), 0)::BIGINT, coalesce(sum(cache_write_tokens), 0)::BIGINT,
             sum(cost_usd), count(*) FILTER (WHERE cost_usd IS NULL)
-        FROM spans WHERE {_LLM_CALL} AND {where}
+        FROM spans WHERE {LLM_CALL_SQL} AND {where}
         GROUP BY ALL ORDER BY bucket, model, provider NULLS FIRST
         """,
         {"bucket": bucket_ns, **params},

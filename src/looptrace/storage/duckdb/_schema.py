@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from looptrace import semconv
 from looptrace.storage.api import StorageError
 
 _log = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ SCHEMA_VERSION = 4
 """1: resource attributes as text on every span. 2: a resources table (`migrate_from_1` upgrades a 1).
 3: `trace_summary.unpriced_llm_calls`, and `cost_usd` NULL when no call has a known cost.
 4: `trace_summary.stopped_at_max_iterations`. `rebuild_summaries` upgrades a 2 or 3 to 4."""
+LLM_CALL_SQL = "category = 'llm' AND NOT is_duplicate_llm"
+"""The spans that count as one LLM call each (`Span.counts_as_llm_call`), as a SQL condition."""
 LOG_POSITION_KEY = "log_position"
 SCHEMA_VERSION_KEY = "schema_version"
 
@@ -233,11 +236,13 @@ def rebuild_summaries(con: duckdb.DuckDBPyConnection, found: int) -> None:
                 session_id, user_id, models, tools, coalesce(u.unpriced, 0), coalesce(u.stopped, false)
             FROM trace_summary s LEFT JOIN (
                 SELECT trace_id AS derived_trace_id,
-                    count(*) FILTER (WHERE category = 'llm' AND NOT is_duplicate_llm AND cost_usd IS NULL) AS unpriced,
-                    bool_or(events LIKE '%"name":"max_iterations_exceeded"%') AS stopped
+                    count(*) FILTER (WHERE {LLM_CALL_SQL} AND cost_usd IS NULL) AS unpriced,
+                    bool_or(events LIKE ?) AS stopped
                 FROM spans GROUP BY trace_id
             ) u ON u.derived_trace_id = s.trace_id
-            """
+            """,
+            # The events column is compact JSON text ({"name":"...", ...} per event).
+            [f'%"name":"{semconv.EVENT_MAX_ITERATIONS_EXCEEDED}"%'],
         )
         con.execute("DROP TABLE trace_summary")
         con.execute("ALTER TABLE trace_summary_new RENAME TO trace_summary")
